@@ -1,0 +1,3 @@
+export * from './catalog.js';
+export * from './metric-names.js';
+export * from './usage.js';

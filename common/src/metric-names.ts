@@ -1,0 +1,117 @@
+/**
+ * The metric names the queue and the agent publish and the AWS alarms and dashboards read.
+ * One module, imported by both sides, so an alarm can never watch a metric nobody writes.
+ *
+ * Each metric has a Prometheus name (prom-client, base units) and a CloudWatch name (Embedded
+ * Metric Format log lines, namespace from METRICS_NAMESPACE, default below).
+ */
+
+/** Default CloudWatch namespace (env METRICS_NAMESPACE overrides it at run time). */
+export const DEFAULT_METRICS_NAMESPACE = 'VoiceAgent';
+
+/** The one dimension every CloudWatch metric carries: the Pulumi stack (or deployment) name. */
+export const CLOUDWATCH_STACK_DIMENSION = 'Stack';
+
+export type CloudWatchUnit = 'Count' | 'Seconds' | 'Milliseconds' | 'None' | 'Percent';
+
+export interface MetricName {
+  /** Prometheus metric name (counters end in _total; durations in seconds). */
+  prometheus: string;
+  /** CloudWatch metric name. */
+  cloudWatch: string;
+  /** CloudWatch unit of the values written under cloudWatch. */
+  cloudWatchUnit: CloudWatchUnit;
+  /** What it measures, for dashboards and /metrics HELP. */
+  help: string;
+}
+
+export const METRICS = {
+  // Queue mode (intake and dispatcher).
+  queueWaitingCalls: {
+    prometheus: 'voice_queue_waiting_calls',
+    cloudWatch: 'QueueWaitingCalls',
+    cloudWatchUnit: 'Count',
+    help: 'Calls waiting for agent capacity.',
+  },
+  queueOldestWait: {
+    prometheus: 'voice_queue_oldest_wait_seconds',
+    cloudWatch: 'QueueOldestWaitSeconds',
+    cloudWatchUnit: 'Seconds',
+    help: 'Age of the oldest waiting call.',
+  },
+  queueWait: {
+    prometheus: 'voice_queue_wait_seconds',
+    cloudWatch: 'QueueWaitSeconds',
+    cloudWatchUnit: 'Seconds',
+    help: 'Time from intake to dispatch, per call.',
+  },
+  activeCalls: {
+    prometheus: 'voice_active_calls',
+    cloudWatch: 'ActiveCalls',
+    cloudWatchUnit: 'Count',
+    help: 'Calls dispatched to an agent and not yet finished.',
+  },
+  fleetCapacity: {
+    prometheus: 'voice_fleet_capacity_sessions',
+    cloudWatch: 'FleetCapacitySessions',
+    cloudWatchUnit: 'Count',
+    help: 'Concurrent sessions the agent fleet can take now.',
+  },
+  deadLetters: {
+    prometheus: 'voice_queue_dead_letters',
+    cloudWatch: 'QueueDeadLetters',
+    cloudWatchUnit: 'Count',
+    help: 'Calls in the dead-letter queue.',
+  },
+  deadLettered: {
+    prometheus: 'voice_queue_dead_lettered_total',
+    cloudWatch: 'CallsDeadLettered',
+    cloudWatchUnit: 'Count',
+    help: 'Calls moved to the dead-letter queue.',
+  },
+  callsReceived: {
+    prometheus: 'voice_intake_calls_total',
+    cloudWatch: 'CallsReceived',
+    cloudWatchUnit: 'Count',
+    help: 'Calls accepted by the intake (duplicates not counted).',
+  },
+  dispatchLatency: {
+    prometheus: 'voice_dispatch_latency_seconds',
+    cloudWatch: 'DispatchLatency',
+    cloudWatchUnit: 'Milliseconds',
+    help: 'Time from admission to CreateDispatch answered.',
+  },
+  // The agent (one value per call or per turn).
+  turnLatency: {
+    prometheus: 'voice_turn_latency_seconds',
+    cloudWatch: 'TurnLatency',
+    cloudWatchUnit: 'Milliseconds',
+    help: 'End of user speech to first agent audio, per turn.',
+  },
+  callsFinished: {
+    prometheus: 'voice_calls_total',
+    cloudWatch: 'CallsFinished',
+    cloudWatchUnit: 'Count',
+    help: 'Calls finished, by outcome and use case.',
+  },
+  callSucceeded: {
+    prometheus: 'voice_call_success_ratio',
+    cloudWatch: 'CallSucceeded',
+    cloudWatchUnit: 'None',
+    help: '1 for a call that completed without error, else 0 (its average is the success rate).',
+  },
+  callEscalated: {
+    prometheus: 'voice_call_escalated_ratio',
+    cloudWatch: 'CallEscalated',
+    cloudWatchUnit: 'None',
+    help: '1 for a call handed to a human, else 0 (its average is the escalation rate).',
+  },
+  callCost: {
+    prometheus: 'voice_call_cost_usd',
+    cloudWatch: 'CallCostUsd',
+    cloudWatchUnit: 'None',
+    help: 'Provider cost of one call in USD, priced with the shared catalog.',
+  },
+} as const satisfies Record<string, MetricName>;
+
+export type MetricKey = keyof typeof METRICS;

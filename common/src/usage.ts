@@ -1,0 +1,87 @@
+/**
+ * Provider usage and its price: what one call (or one month of calls) consumed from speech, LLM,
+ * TTS and telephony providers, priced with the shared catalog. The Pulumi cost engine prices its
+ * expected usage with it; the agent prices each call's measured usage with it.
+ */
+import { type PriceCatalog, price } from './catalog.js';
+
+export const STT_PROVIDERS = ['deepgram-nova-3'] as const;
+export const LLM_MODELS = [
+  'gpt-4o',
+  'gpt-4o-mini',
+  'gpt-4.1',
+  'gpt-4.1-mini',
+  'claude-haiku-4.5',
+  'claude-sonnet-4.5',
+  'local',
+] as const;
+export const TTS_PROVIDERS = ['cartesia-sonic', 'elevenlabs-flash', 'elevenlabs-multilingual'] as const;
+export const TELEPHONY_PROVIDERS = ['twilio', 'sip-trunk'] as const;
+
+export type SttProvider = (typeof STT_PROVIDERS)[number];
+export type LlmModel = (typeof LLM_MODELS)[number];
+export type TtsProvider = (typeof TTS_PROVIDERS)[number];
+export type TelephonyProvider = (typeof TELEPHONY_PROVIDERS)[number];
+
+/** Which provider serves each part of a call. */
+export interface ProviderChoice {
+  stt: SttProvider;
+  tts: TtsProvider;
+  telephony: TelephonyProvider;
+}
+
+/** What calls consumed from the providers. */
+export interface ProviderUsage {
+  /** Caller audio streamed to STT, in minutes. */
+  sttMinutes: number;
+  /** Tokens per LLM model. */
+  llm: ReadonlyArray<{ model: LlmModel; inputTokens: number; outputTokens: number }>;
+  /** Characters synthesised by the TTS provider (cached phrases excluded). */
+  ttsCharacters: number;
+  /** Telephony minutes (inbound leg). */
+  telephonyMinutes: number;
+}
+
+/** One priced line of provider usage. */
+export interface UsagePriceLine {
+  item: string;
+  /** Catalog key the unit price comes from. */
+  priceKey: string;
+  quantity: number;
+  unitUsd: number;
+  usd: number;
+  basis: string;
+}
+
+/** Prices usage line by line with the catalog; the lines sum to the usage's cost. */
+export function priceUsage(usage: ProviderUsage, providers: ProviderChoice, catalog: PriceCatalog): UsagePriceLine[] {
+  const lines: UsagePriceLine[] = [];
+  const sttKey = `stt.${providers.stt}.minute`;
+  lines.push(line(`STT ${providers.stt}`, sttKey, usage.sttMinutes, price(catalog, sttKey), 'audio minutes streamed'));
+  for (const { model, inputTokens, outputTokens } of usage.llm) {
+    const inKey = `llm.${model}.input`;
+    const outKey = `llm.${model}.output`;
+    lines.push(line(`LLM ${model} input`, inKey, inputTokens / 1e6, price(catalog, inKey), 'million input tokens'));
+    lines.push(line(`LLM ${model} output`, outKey, outputTokens / 1e6, price(catalog, outKey), 'million output tokens'));
+  }
+  const ttsKey = `tts.${providers.tts}.characters`;
+  lines.push(
+    line(`TTS ${providers.tts}`, ttsKey, usage.ttsCharacters / 1e6, price(catalog, ttsKey), 'million characters synthesised (cache hits excluded)'),
+  );
+  const telKey = `telephony.${providers.telephony}.minute`;
+  lines.push(line(`Telephony ${providers.telephony}`, telKey, usage.telephonyMinutes, price(catalog, telKey), 'inbound minutes'));
+  return lines;
+}
+
+/** Total USD of the usage. */
+export function usageCostUsd(usage: ProviderUsage, providers: ProviderChoice, catalog: PriceCatalog): number {
+  return sum(priceUsage(usage, providers, catalog).map((l) => l.usd));
+}
+
+function line(item: string, priceKey: string, quantity: number, unitUsd: number, basis: string): UsagePriceLine {
+  return { item, priceKey, quantity, unitUsd, usd: quantity * unitUsd, basis };
+}
+
+export function sum(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
