@@ -1,0 +1,349 @@
+/**
+ * priceDeployment: DeploymentPlan + price catalog -> monthly cost lines, totals, and the managed
+ * platforms at the same minutes with the break-even against each. Pure.
+ *
+ * Conventions (reference/pricing-and-capacity.md): 730 hours a month; autoscaled groups priced at
+ * an expected average size = min + (max - min) x expectedScaleOutShare; usage priced per call with
+ * the same function the agent uses for its cost per call (@voice-agent-infra/common priceUsage).
+ */
+import {
+  type PriceCatalog,
+  METRICS,
+  price,
+  priceUsage,
+  sum,
+  withPriceOverrides,
+} from '@voice-agent-infra/common';
+import type { DeploymentPlan, Range } from '../plan/plan.js';
+
+export const HOURS_PER_MONTH = 730;
+/** Two AZs: on average half the agent <-> LiveKit media crosses an AZ boundary. */
+export const CROSS_AZ_SHARE = 0.5;
+/** Public IPv4 addresses of an internet-facing NLB: one per AZ (two AZs). */
+export const NLB_PUBLIC_ADDRESSES = 2;
+/** The bundled agent image in ECR, GB. */
+export const AGENT_IMAGE_GB = 1.5;
+/** Alarms every AWS stack creates (dead letters, success rate, P95 latency, backlog, CPU, oldest wait). */
+export const ALARM_COUNT = 6;
+/** Secrets Manager entries: LiveKit API key+secret, intake token, and (large) the Redis auth token. */
+export function secretCount(plan: DeploymentPlan): number {
+  return plan.redis.mode === 'managed' ? 3 : 2;
+}
+
+export type CostCategory = 'infra' | 'providers';
+
+export interface CostLine {
+  item: string;
+  category: CostCategory;
+  quantity: number;
+  unitUsd: number;
+  monthlyUsd: number;
+  /** How the quantity was found, in words (units included). */
+  basis: string;
+  /** The catalog entry the unit price comes from. */
+  priceKey: string;
+}
+
+export interface ManagedPlatformCost {
+  platform: string;
+  perMinuteUsd: number;
+  monthlyUsd: number;
+  /**
+   * Monthly minutes above which this stack (its infrastructure held as planned) costs less than
+   * the platform; 0 when it is cheaper at any volume; null when never (the platform's per-minute
+   * price is at or below this stack's provider cost per minute).
+   */
+  breakEvenMinutes: number | null;
+  basis: string;
+}
+
+export interface DeploymentCost {
+  monthlyUsd: number;
+  perMinuteUsd: number;
+  infraMonthlyUsd: number;
+  providersMonthlyUsd: number;
+  lines: CostLine[];
+  managed: ManagedPlatformCost[];
+  /** Catalog entries the lines used, with source and date. */
+  pricesUsed: Array<{ key: string; value: number; unit: string; source: string; date: string }>;
+}
+
+/** Expected average of an autoscaled group over the month. */
+export function expectedAverage(range: Range, scaleOutShare: number): number {
+  return range.min + (range.max - range.min) * scaleOutShare;
+}
+
+export function priceDeployment(plan: DeploymentPlan, baseCatalog: PriceCatalog): DeploymentCost {
+  const catalog = withPriceOverrides(baseCatalog, plan.costInputs.pricing);
+  const infra = infraLines(plan, catalog);
+  const providers = providerLines(plan, catalog);
+  const lines = [...infra, ...providers];
+  const infraMonthlyUsd = sum(infra.map((l) => l.monthlyUsd));
+  const providersMonthlyUsd = sum(providers.map((l) => l.monthlyUsd));
+  const monthlyUsd = infraMonthlyUsd + providersMonthlyUsd;
+  const minutes = plan.assumptions.monthlyMinutes;
+  const providersPerMinuteUsd = providersMonthlyUsd / minutes;
+  const { managed, priceKeys: managedKeys } = managedPlatforms(plan, catalog, providersPerMinuteUsd, infraMonthlyUsd);
+  const usedKeys = [
+    ...lines.map((l) => l.priceKey),
+    ...managedKeys,
+    'aws.data-transfer-out.free-gb',
+    ...DATA_OUT_TIERS.map(([key]) => key),
+    ...(plan.redis.engine === 'valkey' ? ['aws.elasticache.valkey-discount'] : []),
+  ];
+  return {
+    monthlyUsd,
+    perMinuteUsd: monthlyUsd / minutes,
+    infraMonthlyUsd,
+    providersMonthlyUsd,
+    lines,
+    managed,
+    pricesUsed: [...new Set(usedKeys)].sort().map((key) => {
+      const entry = catalog[key]!;
+      return { key, value: entry.value, unit: entry.unit, source: entry.source, date: entry.date };
+    }),
+  };
+}
+
+function line(item: string, category: CostCategory, priceKey: string, quantity: number, catalog: PriceCatalog, basis: string): CostLine {
+  const unitUsd = price(catalog, priceKey);
+  return { item, category, quantity, unitUsd, monthlyUsd: quantity * unitUsd, basis, priceKey };
+}
+
+function infraLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLine[] {
+  const share = plan.costInputs.expectedScaleOutShare;
+  const lines: CostLine[] = [];
+  let instances = 0;
+  let publicAddresses = 0;
+
+  if (plan.tier === 'small') {
+    lines.push(
+      line(`EC2 ${plan.livekit.instanceType} (LiveKit, Redis, agent on one box)`, 'infra', `aws.ec2.${plan.livekit.instanceType}`, HOURS_PER_MONTH, catalog, '1 instance x 730 h'),
+    );
+    instances = 1;
+    publicAddresses = 1;
+  } else {
+    const livekitNodes = plan.tier === 'large' ? expectedAverage(plan.livekit.nodes, share) : 1;
+    lines.push(
+      line(
+        `EC2 ${plan.livekit.instanceType} (LiveKit${plan.tier === 'mid' ? ', Redis' : ''}, intake, dispatcher)`,
+        'infra',
+        `aws.ec2.${plan.livekit.instanceType}`,
+        livekitNodes * HOURS_PER_MONTH,
+        catalog,
+        groupBasis(plan.livekit.nodes, livekitNodes, share),
+      ),
+    );
+    const workers = expectedAverage(plan.agents.workers, share);
+    lines.push(
+      line(`EC2 ${plan.agents.instanceType} (agent workers)`, 'infra', `aws.ec2.${plan.agents.instanceType}`, workers * HOURS_PER_MONTH, catalog, groupBasis(plan.agents.workers, workers, share)),
+    );
+    instances = livekitNodes + workers;
+    publicAddresses = livekitNodes + workers + NLB_PUBLIC_ADDRESSES;
+    lines.push(line('Network Load Balancer', 'infra', 'aws.nlb.hour', HOURS_PER_MONTH, catalog, '1 NLB x 730 h'));
+    const nlcu = nlcuPerHour(plan);
+    lines.push(
+      line('NLB capacity units', 'infra', 'aws.nlb.nlcu-hour', nlcu * HOURS_PER_MONTH, catalog, `${nlcu.toFixed(4)} NLCU (the larger of active TLS connections / 3,000 and new TLS connections per s / 50 at the spike) x 730 h`),
+    );
+  }
+
+  if (plan.redis.mode === 'managed') {
+    const nodes = 1 + plan.redis.replicas;
+    const hourly = price(catalog, `aws.elasticache.${plan.redis.nodeType}`);
+    const factor = plan.redis.engine === 'valkey' ? price(catalog, 'aws.elasticache.valkey-discount') : 1;
+    lines.push({
+      item: `ElastiCache ${plan.redis.engine} ${plan.redis.nodeType}`,
+      category: 'infra',
+      quantity: nodes * HOURS_PER_MONTH,
+      unitUsd: hourly * factor,
+      monthlyUsd: nodes * HOURS_PER_MONTH * hourly * factor,
+      basis: `${nodes} nodes (primary + ${plan.redis.replicas} replica) x 730 h${factor !== 1 ? ` x ${factor} (Valkey)` : ''}`,
+      priceKey: `aws.elasticache.${plan.redis.nodeType}`,
+    });
+  }
+
+  lines.push(
+    line('EBS gp3 root volumes', 'infra', 'aws.ebs.gp3.gb-month', instances * plan.costInputs.rootVolumeGiB, catalog, `${round2(instances)} instances x ${plan.costInputs.rootVolumeGiB} GB`),
+  );
+  lines.push(
+    line('Public IPv4 addresses', 'infra', 'aws.ipv4.hour', publicAddresses * HOURS_PER_MONTH, catalog, `${round2(publicAddresses)} addresses (instances${plan.loadBalancer ? ` and ${NLB_PUBLIC_ADDRESSES} NLB` : ''}) x 730 h`),
+  );
+
+  lines.push(...dataTransferLines(plan, catalog));
+
+  const metricCount = Object.keys(METRICS).length;
+  lines.push(line('CloudWatch custom metrics', 'infra', 'aws.cloudwatch.metric-month', metricCount, catalog, `${metricCount} metrics x 1 Stack dimension`));
+  lines.push(line('CloudWatch alarms', 'infra', 'aws.cloudwatch.alarm-month', ALARM_COUNT, catalog, `${ALARM_COUNT} standard alarms`));
+  lines.push(line('CloudWatch dashboard', 'infra', 'aws.cloudwatch.dashboard-month', 1, catalog, '1 dashboard'));
+  const secrets = secretCount(plan);
+  lines.push(line('Secrets Manager secrets', 'infra', 'aws.secretsmanager.secret-month', secrets, catalog, `${secrets} secrets`));
+  lines.push(line('ECR image storage', 'infra', 'aws.ecr.gb-month', AGENT_IMAGE_GB, catalog, `agent image ~${AGENT_IMAGE_GB} GB`));
+  return lines;
+}
+
+function groupBasis(range: Range, average: number, share: number): string {
+  if (range.min === range.max) return `${range.min} instance${range.min === 1 ? '' : 's'} x 730 h`;
+  return `expected average ${round2(average)} of ${range.min}-${range.max} instances (at the spike size ${Math.round(share * 100)}% of the month) x 730 h`;
+}
+
+/** Active TLS connections: one agent connection per active call; new ones at the spike arrival rate. */
+function nlcuPerHour(plan: DeploymentPlan): number {
+  const activeTls = plan.capacity.spike.sessions;
+  const newTlsPerSecond = plan.capacity.spike.erlangs / (plan.assumptions.avgCallMinutes * 60);
+  return Math.max(activeTls / 3000, newTlsPerSecond / 50);
+}
+
+/** GB for a number of call-minutes at a bitrate in kbps, one direction. */
+export function audioGb(minutes: number, kbps: number): number {
+  return (minutes * 60 * kbps * 1000) / 8 / 1e9;
+}
+
+/** Data transfer out is tiered: free allowance, then $/GB steps (sizes in GB). */
+const DATA_OUT_TIERS: ReadonlyArray<[key: string, sizeGb: number]> = [
+  ['aws.data-transfer-out.gb', 10_240],
+  ['aws.data-transfer-out.next-40tb.gb', 40_960],
+  ['aws.data-transfer-out.next-100tb.gb', Number.POSITIVE_INFINITY],
+];
+
+function dataTransferLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLine[] {
+  const minutes = plan.assumptions.monthlyMinutes;
+  // Caller audio leaves AWS towards the telephony provider.
+  const outGb = audioGb(minutes, plan.costInputs.telephonyAudioKbps);
+  const freeGb = price(catalog, 'aws.data-transfer-out.free-gb');
+  const billableGb = Math.max(0, outGb - freeGb);
+  let remainingGb = billableGb;
+  let usd = 0;
+  for (const [key, sizeGb] of DATA_OUT_TIERS) {
+    const gb = Math.min(remainingGb, sizeGb);
+    usd += gb * price(catalog, key);
+    remainingGb -= gb;
+  }
+  const lines: CostLine[] = [
+    {
+      item: 'Data transfer out (telephony audio)',
+      category: 'infra',
+      quantity: billableGb,
+      unitUsd: billableGb > 0 ? usd / billableGb : price(catalog, 'aws.data-transfer-out.gb'),
+      monthlyUsd: usd,
+      basis: `${round2(outGb)} GB (${minutes.toLocaleString('en-US')} min x ${plan.costInputs.telephonyAudioKbps} kbps) less ${freeGb} GB free, tiered`,
+      priceKey: 'aws.data-transfer-out.gb',
+    },
+  ];
+  if (plan.tier !== 'small') {
+    const perDirectionGb = audioGb(minutes, plan.costInputs.webrtcAudioKbps);
+    const crossGb = 2 * perDirectionGb * CROSS_AZ_SHARE * 2;
+    lines.push(
+      line('Cross-AZ agent media', 'infra', 'aws.data-transfer.cross-az.gb', crossGb, catalog, `2 directions x ${round2(perDirectionGb)} GB x ${CROSS_AZ_SHARE} across AZs x 2 (billed out and in)`),
+    );
+  }
+  return lines;
+}
+
+function providerLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLine[] {
+  const calls = plan.assumptions.monthlyMinutes / plan.assumptions.avgCallMinutes;
+  return priceUsage(plan.usagePerCall, plan.providers, catalog).map((u) => ({
+    item: u.item,
+    category: 'providers' as const,
+    quantity: u.quantity * calls,
+    unitUsd: u.unitUsd,
+    monthlyUsd: u.usd * calls,
+    basis: `${round2(u.quantity)} ${u.basis} per call x ${round2(calls)} calls`,
+    priceKey: u.priceKey,
+  }));
+}
+
+/** Provider cost per minute under the plan's usage (what a platform that passes providers at cost adds). */
+function perMinute(plan: DeploymentPlan, catalog: PriceCatalog, filter: (item: string) => boolean): number {
+  const lines = priceUsage(plan.usagePerCall, plan.providers, catalog).filter((l) => filter(l.item));
+  return sum(lines.map((l) => l.usd)) / plan.assumptions.avgCallMinutes;
+}
+
+function managedPlatforms(
+  plan: DeploymentPlan,
+  catalog: PriceCatalog,
+  selfProvidersPerMinuteUsd: number,
+  selfInfraMonthlyUsd: number,
+): { managed: ManagedPlatformCost[]; priceKeys: string[] } {
+  const minutes = plan.assumptions.monthlyMinutes;
+  const allProviders = perMinute(plan, catalog, () => true);
+  const withoutStt = perMinute(plan, catalog, (item) => !item.startsWith('STT'));
+  const platforms: Array<{ platform: string; fixedUsd: number; rateUsd: number; keys: string[]; basis: string }> = [];
+
+  const includedLines = price(catalog, 'managed.vapi.included-lines');
+  const extraLines = Math.max(0, plan.capacity.spike.sessions - includedLines);
+  platforms.push({
+    platform: 'Vapi',
+    fixedUsd: extraLines * price(catalog, 'managed.vapi.extra-line-month'),
+    rateUsd: price(catalog, 'managed.vapi.platform-minute') + allProviders,
+    keys: ['managed.vapi.platform-minute', 'managed.vapi.included-lines', 'managed.vapi.extra-line-month'],
+    basis: `platform fee + the same STT/LLM/TTS/telephony at cost + ${extraLines} concurrent lines over the ${includedLines} included`,
+  });
+  platforms.push({
+    platform: 'Retell',
+    fixedUsd: 0,
+    rateUsd: price(catalog, 'managed.retell.voice-infra-minute') + withoutStt,
+    keys: ['managed.retell.voice-infra-minute'],
+    basis: 'voice infrastructure (STT included) + the same LLM, TTS and telephony',
+  });
+  const bland = [
+    { plan: 'free', fixed: 0, rate: price(catalog, 'managed.bland.free-minute') },
+    { plan: 'Build', fixed: price(catalog, 'managed.bland.build-month'), rate: price(catalog, 'managed.bland.build-minute') },
+    { plan: 'Scale', fixed: price(catalog, 'managed.bland.scale-month'), rate: price(catalog, 'managed.bland.scale-minute') },
+  ].reduce((best, p) => (p.fixed + p.rate * minutes < best.fixed + best.rate * minutes ? p : best));
+  platforms.push({
+    platform: 'Bland',
+    fixedUsd: bland.fixed,
+    rateUsd: bland.rate,
+    keys: ['managed.bland.free-minute', 'managed.bland.build-minute', 'managed.bland.build-month', 'managed.bland.scale-minute', 'managed.bland.scale-month'],
+    basis: `cheapest plan at this volume (${bland.plan}), all-in`,
+  });
+  platforms.push({
+    platform: 'LiveKit Cloud',
+    fixedUsd: 0,
+    rateUsd: price(catalog, 'managed.livekit-cloud.agent-minute') + allProviders,
+    keys: ['managed.livekit-cloud.agent-minute'],
+    basis: 'agent session minutes + the same providers (connection and bandwidth fees not included)',
+  });
+  platforms.push({
+    platform: 'Managed, all-in (article, low)',
+    fixedUsd: 0,
+    rateUsd: price(catalog, 'managed.article.all-in-low-minute'),
+    keys: ['managed.article.all-in-low-minute'],
+    basis: 'the reference article: $0.23-0.33/min all-in',
+  });
+  platforms.push({
+    platform: 'Managed, all-in (article, high)',
+    fixedUsd: 0,
+    rateUsd: price(catalog, 'managed.article.all-in-high-minute'),
+    keys: ['managed.article.all-in-high-minute'],
+    basis: 'the reference article: $0.23-0.33/min all-in',
+  });
+
+  const managed = platforms.map((p) => {
+    const monthlyUsd = p.fixedUsd + p.rateUsd * minutes;
+    return {
+      platform: p.platform,
+      perMinuteUsd: monthlyUsd / minutes,
+      monthlyUsd,
+      breakEvenMinutes: breakEvenMinutes(selfInfraMonthlyUsd, selfProvidersPerMinuteUsd, p.fixedUsd, p.rateUsd),
+      basis: p.basis,
+    };
+  });
+  return { managed, priceKeys: platforms.flatMap((p) => p.keys) };
+}
+
+/**
+ * Minutes m where infra + self * m = fixed + rate * m: self-hosting wins above it.
+ * 0 when self-hosting is cheaper at any volume; null when it never is.
+ */
+export function breakEvenMinutes(selfFixedUsd: number, selfPerMinuteUsd: number, managedFixedUsd: number, managedPerMinuteUsd: number): number | null {
+  const saving = managedPerMinuteUsd - selfPerMinuteUsd;
+  const extraFixed = selfFixedUsd - managedFixedUsd;
+  if (extraFixed <= 0 && saving >= 0) return 0;
+  if (saving <= 0) return null;
+  return Math.ceil(extraFixed / saving);
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}

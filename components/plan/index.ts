@@ -1,0 +1,3 @@
+export * from './erlang.js';
+export * from './instances.js';
+export * from './plan.js';

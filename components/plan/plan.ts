@@ -1,0 +1,313 @@
+/**
+ * planDeployment: stack config -> DeploymentPlan, pure. Traffic -> offered load -> concurrent
+ * sessions (Erlang C) -> tier -> machines. The plan is the single source of truth: the Pulumi
+ * components build what it says and the cost engine prices it; neither re-derives a size.
+ */
+import type { LlmModel, ProviderChoice, ProviderUsage } from '@voice-agent-infra/common';
+import { ConfigError, type StackConfig, type Tier } from '../config.js';
+import { type ErlangResult, sessionsForServiceLevel } from './erlang.js';
+import { type CpuArchitecture, DEFAULT_INSTANCE_TYPES, INSTANCE_SHAPES, type InstanceShape, REDIS_NODE_TYPES } from './instances.js';
+
+/** Tier edges in monthly minutes: < 25,000 small; 25,000 to 100,000 mid; above 100,000 large. */
+export const TIER_EDGES = { midFromMinutes: 25_000, largeAboveMinutes: 100_000 } as const;
+
+/** Below this, a managed platform may be cheaper (the reference article: managed works to ~10k). */
+export const MANAGED_MAY_BE_CHEAPER_BELOW_MINUTES = 10_000;
+
+/** LiveKit's agent sizing floor: a worker process plus its idle job processes. */
+export const MIN_AGENT_INSTANCE = { vcpu: 2, memoryGiB: 4 } as const;
+/** Memory kept for LiveKit, Redis and Caddy on the small box. */
+export const SMALL_BOX_RESERVED_MEMORY_GIB = 2;
+/** Large runs at least two of everything, in two AZs, so one instance can fail. */
+export const LARGE_MIN_INSTANCES = 2;
+/** Two participants per call: the caller (SIP) and the agent. */
+export const PARTICIPANTS_PER_CALL = 2;
+/** The article: at 100 concurrent calls, LLM provider rate-limit tiers become the bottleneck. */
+export const LLM_RATE_LIMIT_WARNING_SESSIONS = 100;
+
+export interface Range {
+  min: number;
+  max: number;
+}
+
+export interface MachinePlan {
+  instanceType: string;
+  vcpu: number;
+  memoryGiB: number;
+  architecture: CpuArchitecture;
+}
+
+export interface DeploymentPlan {
+  tier: Tier;
+  /** Why this tier: from the minutes, named in config, or promoted because the load did not fit. */
+  tierReason: string;
+  target: StackConfig['target'];
+  assumptions: {
+    monthlyMinutes: number;
+    avgCallMinutes: number;
+    businessDaysPerMonth: number;
+    busyHourShare: number;
+    spikeMultiplier: number;
+    maxWaitSeconds: number;
+    serviceLevel: number;
+  };
+  capacity: { busyHour: ErlangResult; spike: ErlangResult };
+  livekit: MachinePlan & {
+    nodes: Range;
+    /** Calls one node carries at the planning participants-per-vCPU figure. */
+    callsPerNode: number;
+  };
+  agents: MachinePlan & {
+    sessionsPerWorker: number;
+    workers: Range;
+    /** True on small: the agent runs on the LiveKit box. */
+    colocatedWithLivekit: boolean;
+  };
+  redis:
+    | { mode: 'local'; nodeType: null; replicas: 0; engine: null }
+    | { mode: 'managed'; nodeType: string; replicas: number; engine: 'redis' | 'valkey' };
+  loadBalancer: boolean;
+  llmRateLimits: {
+    requestsPerMinute: number;
+    tokensPerMinute: number;
+    byModel: Array<{ model: LlmModel; requestsPerMinute: number; tokensPerMinute: number }>;
+  };
+  /** Expected provider usage of one average call (what the cost engine prices per minute). */
+  usagePerCall: ProviderUsage & { cachedTtsCharacters: number };
+  providers: ProviderChoice & { llm: LlmModel; complexLlm: LlmModel };
+  /** Inputs the cost engine needs beyond the machines. */
+  costInputs: {
+    expectedScaleOutShare: number;
+    rootVolumeGiB: number;
+    telephonyAudioKbps: number;
+    webrtcAudioKbps: number;
+    pricing: Record<string, number>;
+  };
+  warnings: string[];
+}
+
+/** Tier from monthly minutes alone. */
+export function tierForMinutes(monthlyMinutes: number): Tier {
+  if (monthlyMinutes < TIER_EDGES.midFromMinutes) return 'small';
+  if (monthlyMinutes <= TIER_EDGES.largeAboveMinutes) return 'mid';
+  return 'large';
+}
+
+/** Busy-hour offered load: A = monthlyMinutes * busyHourShare / businessDaysPerMonth / 60 Erlangs. */
+export function busyHourErlangs(traffic: { busyHourShare: number; businessDaysPerMonth: number }, monthlyMinutes: number): number {
+  return (monthlyMinutes * traffic.busyHourShare) / traffic.businessDaysPerMonth / 60;
+}
+
+/**
+ * Expected provider usage of one call. LLM input grows with the call: every turn re-sends the
+ * system prompt and the whole history, so turn i (1-based) sends
+ * system + user + (i - 1) (user + agent) tokens; summed over T turns:
+ * T (system + user) + (user + agent) T (T - 1) / 2.
+ */
+export function expectedUsagePerCall(config: StackConfig): ProviderUsage & { cachedTtsCharacters: number } {
+  const { usage, providers, traffic } = config;
+  const minutes = traffic.avgCallMinutes;
+  const turns = usage.turnsPerMinute * minutes;
+  const inputTokens =
+    turns * (usage.systemPromptTokens + usage.userTokensPerTurn) +
+    ((usage.userTokensPerTurn + usage.agentTokensPerTurn) * turns * (turns - 1)) / 2;
+  const outputTokens = turns * usage.agentTokensPerTurn;
+  const spokenCharacters = minutes * usage.agentTalkShare * usage.wordsPerMinute * usage.charactersPerWord;
+  const cachedTtsCharacters = spokenCharacters * usage.ttsCacheHitRatio;
+  return {
+    sttMinutes: minutes,
+    llm: splitByModel(providers.llm, providers.complexLlm, usage.complexTurnShare, inputTokens, outputTokens),
+    ttsCharacters: spokenCharacters - cachedTtsCharacters,
+    cachedTtsCharacters,
+    telephonyMinutes: minutes,
+  };
+}
+
+function splitByModel(routine: LlmModel, complex: LlmModel, complexShare: number, inputTokens: number, outputTokens: number) {
+  if (routine === complex || complexShare === 0) return [{ model: routine, inputTokens, outputTokens }];
+  if (complexShare === 1) return [{ model: complex, inputTokens, outputTokens }];
+  // Complex turns are spread over the call, so they carry their share of the growing context.
+  return [
+    { model: routine, inputTokens: inputTokens * (1 - complexShare), outputTokens: outputTokens * (1 - complexShare) },
+    { model: complex, inputTokens: inputTokens * complexShare, outputTokens: outputTokens * complexShare },
+  ];
+}
+
+export function planDeployment(config: StackConfig): DeploymentPlan {
+  const { traffic, capacity, providers, usage } = config;
+  const warnings: string[] = [];
+  const averageHandlingSeconds = traffic.avgCallMinutes * 60;
+  const busyErlangs = busyHourErlangs(traffic, config.monthlyMinutes);
+  const busyHour = sessionsForServiceLevel(busyErlangs, traffic.maxWaitSeconds, averageHandlingSeconds, traffic.serviceLevel);
+  const spike = sessionsForServiceLevel(
+    busyErlangs * traffic.spikeMultiplier,
+    traffic.maxWaitSeconds,
+    averageHandlingSeconds,
+    traffic.serviceLevel,
+  );
+
+  const family = DEFAULT_INSTANCE_TYPES[capacity.instanceFamily];
+  const agentShape = machine('capacity.agentInstanceType', capacity.agentInstanceType ?? family.agent);
+  const livekitShape = machine('capacity.livekitInstanceType', capacity.livekitInstanceType ?? family.livekit);
+  if (agentShape.vcpu < MIN_AGENT_INSTANCE.vcpu || agentShape.memoryGiB < MIN_AGENT_INSTANCE.memoryGiB) {
+    throw new ConfigError(
+      'capacity.agentInstanceType',
+      agentShape.instanceType,
+      `too small for an agent worker (${agentShape.vcpu} vCPU / ${agentShape.memoryGiB} GiB); needs at least ${MIN_AGENT_INSTANCE.vcpu} vCPU / ${MIN_AGENT_INSTANCE.memoryGiB} GiB, e.g. ${family.agent}`,
+    );
+  }
+  if (agentShape.architecture !== livekitShape.architecture) {
+    warnings.push(
+      `agent (${agentShape.instanceType}) and LiveKit (${livekitShape.instanceType}) instances differ in CPU architecture; the agent image is built for ${agentShape.architecture}`,
+    );
+  }
+
+  const sessionsPerAgentWorker = sessionsThatFit(agentShape.vcpu, agentShape.memoryGiB, capacity);
+  const callsPerLivekitNode = Math.floor((livekitShape.vcpu * capacity.livekitParticipantsPerVcpu) / PARTICIPANTS_PER_CALL);
+
+  // The small box: LiveKit, Redis and Caddy on the reserved vCPU, the agent on the rest.
+  const smallAgentVcpu = agentShape.vcpu - capacity.smallBoxReservedVcpu;
+  const smallSessions = sessionsThatFit(smallAgentVcpu, agentShape.memoryGiB - SMALL_BOX_RESERVED_MEMORY_GIB, capacity);
+  const smallLivekitCalls = Math.floor((capacity.smallBoxReservedVcpu * capacity.livekitParticipantsPerVcpu) / PARTICIPANTS_PER_CALL);
+  const smallFits = smallSessions >= spike.sessions && smallLivekitCalls >= spike.sessions;
+  const midFits = callsPerLivekitNode >= spike.sessions;
+
+  let tier: Tier;
+  let tierReason: string;
+  const byMinutes = tierForMinutes(config.monthlyMinutes);
+  const smallDoesNotFit = `the spike needs ${spike.sessions} concurrent sessions; the small tier's single ${agentShape.instanceType} holds ${Math.min(smallSessions, smallLivekitCalls)} (LiveKit, Redis and the agent on one box)`;
+  const midDoesNotFit = `the spike needs ${spike.sessions} concurrent calls; the mid tier's single LiveKit node (${livekitShape.instanceType}) carries ${callsPerLivekitNode}`;
+  if (config.tier) {
+    tier = config.tier;
+    tierReason = `set in config (minutes alone give ${byMinutes})`;
+    if (tier === 'small' && !smallFits) throw new ConfigError('tier', tier, `does not fit: ${smallDoesNotFit}; use mid or lower traffic.spikeMultiplier`);
+    if (tier === 'mid' && !midFits) throw new ConfigError('tier', tier, `does not fit: ${midDoesNotFit}; use large`);
+  } else {
+    tier = byMinutes;
+    tierReason = `${config.monthlyMinutes.toLocaleString('en-US')} minutes/month`;
+    if (tier === 'small' && !smallFits) {
+      tier = 'mid';
+      tierReason += `; promoted from small: ${smallDoesNotFit}`;
+      warnings.push(`planned as mid, not small: ${smallDoesNotFit}`);
+    }
+    if (tier === 'mid' && !midFits) {
+      tier = 'large';
+      tierReason += `; promoted from mid: ${midDoesNotFit}`;
+      warnings.push(`planned as large, not mid: ${midDoesNotFit}`);
+    }
+  }
+
+  let agents: DeploymentPlan['agents'];
+  let livekit: DeploymentPlan['livekit'];
+  let redis: DeploymentPlan['redis'];
+  if (tier === 'small') {
+    agents = { ...agentShape, sessionsPerWorker: smallSessions, workers: { min: 1, max: 1 }, colocatedWithLivekit: true };
+    livekit = { ...agentShape, nodes: { min: 1, max: 1 }, callsPerNode: smallLivekitCalls };
+    redis = { mode: 'local', nodeType: null, replicas: 0, engine: null };
+  } else {
+    const minWorkers = tier === 'large' ? LARGE_MIN_INSTANCES : 1;
+    const workers = workersFor(busyHour.sessions, spike.sessions, sessionsPerAgentWorker, minWorkers);
+    agents = { ...agentShape, sessionsPerWorker: sessionsPerAgentWorker, workers, colocatedWithLivekit: false };
+    const nodes =
+      tier === 'mid'
+        ? { min: 1, max: 1 }
+        : workersFor(busyHour.sessions, spike.sessions, callsPerLivekitNode, LARGE_MIN_INSTANCES);
+    livekit = { ...livekitShape, nodes, callsPerNode: callsPerLivekitNode };
+    redis =
+      tier === 'mid'
+        ? { mode: 'local', nodeType: null, replicas: 0, engine: null }
+        : {
+            mode: 'managed',
+            nodeType: capacity.redisNodeType ?? REDIS_NODE_TYPES.find((t) => spike.sessions <= t.maxSpikeSessions)!.nodeType,
+            replicas: capacity.redisReplicas,
+            engine: capacity.redisEngine,
+          };
+  }
+
+  const usagePerCall = expectedUsagePerCall(config);
+  const llmRateLimits = rateLimitsAtSpike(spike.sessions, config, usagePerCall);
+  if (spike.sessions >= LLM_RATE_LIMIT_WARNING_SESSIONS) {
+    const hosted = llmRateLimits.byModel.filter((m) => m.model !== 'local');
+    if (hosted.length > 0) {
+      warnings.push(
+        `LLM rate limits at the spike (${spike.sessions} concurrent calls): ${hosted
+          .map((m) => `${m.model} ${fmt(m.requestsPerMinute)} requests/min, ${fmt(m.tokensPerMinute)} tokens/min`)
+          .join('; ')}; check your provider tier (the article: 100 concurrent calls need OpenAI Tier 4+), or route routine turns to a local model`,
+      );
+    }
+  }
+
+  return {
+    tier,
+    tierReason,
+    target: config.target,
+    assumptions: {
+      monthlyMinutes: config.monthlyMinutes,
+      avgCallMinutes: traffic.avgCallMinutes,
+      businessDaysPerMonth: traffic.businessDaysPerMonth,
+      busyHourShare: traffic.busyHourShare,
+      spikeMultiplier: traffic.spikeMultiplier,
+      maxWaitSeconds: traffic.maxWaitSeconds,
+      serviceLevel: traffic.serviceLevel,
+    },
+    capacity: { busyHour, spike },
+    livekit,
+    agents,
+    redis,
+    loadBalancer: tier !== 'small',
+    llmRateLimits,
+    usagePerCall,
+    providers: { ...providers },
+    costInputs: {
+      expectedScaleOutShare: capacity.expectedScaleOutShare,
+      rootVolumeGiB: capacity.rootVolumeGiB,
+      telephonyAudioKbps: usage.telephonyAudioKbps,
+      webrtcAudioKbps: usage.webrtcAudioKbps,
+      pricing: { ...config.pricing },
+    },
+    warnings,
+  };
+}
+
+function machine(key: string, instanceType: string): MachinePlan {
+  const shape: InstanceShape | undefined = INSTANCE_SHAPES[instanceType];
+  if (!shape) throw new ConfigError(key, instanceType, `unknown instance type; allowed: ${Object.keys(INSTANCE_SHAPES).join(', ')}`);
+  return { instanceType, ...shape };
+}
+
+/** Sessions one machine holds: the tighter of CPU and memory, whole sessions only. */
+function sessionsThatFit(vcpu: number, memoryGiB: number, capacity: StackConfig['capacity']): number {
+  return Math.max(0, Math.floor(Math.min(vcpu * capacity.sessionsPerAgentVcpu, memoryGiB / capacity.memoryGiBPerSession)));
+}
+
+function workersFor(busySessions: number, spikeSessions: number, perWorker: number, minimum: number): Range {
+  const min = Math.max(minimum, Math.ceil(busySessions / perWorker));
+  return { min, max: Math.max(min, Math.ceil(spikeSessions / perWorker)) };
+}
+
+/** Requests and tokens per minute at spike concurrency: every session makes turnsPerMinute requests. */
+function rateLimitsAtSpike(
+  spikeSessions: number,
+  config: StackConfig,
+  usagePerCall: ProviderUsage,
+): DeploymentPlan['llmRateLimits'] {
+  const callMinutes = config.traffic.avgCallMinutes;
+  const totalInput = usagePerCall.llm.reduce((a, m) => a + m.inputTokens, 0);
+  const byModel = usagePerCall.llm.map((m) => {
+    const share = totalInput > 0 ? m.inputTokens / totalInput : 1 / usagePerCall.llm.length;
+    return {
+      model: m.model,
+      requestsPerMinute: Math.ceil(spikeSessions * config.usage.turnsPerMinute * share),
+      tokensPerMinute: Math.ceil((spikeSessions * (m.inputTokens + m.outputTokens)) / callMinutes),
+    };
+  });
+  return {
+    requestsPerMinute: Math.ceil(spikeSessions * config.usage.turnsPerMinute),
+    tokensPerMinute: byModel.reduce((a, m) => a + m.tokensPerMinute, 0),
+    byModel,
+  };
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}

@@ -1,0 +1,116 @@
+/**
+ * The stack report: config -> plan -> cost, in the JSON contract that `npm run plan -- --json`,
+ * `npm run cost -- --format json` and the Pulumi stack outputs share (issue "Foundation", item 6).
+ * Pure.
+ */
+import { DEFAULT_CATALOG, type PriceCatalog } from '@voice-agent-infra/common';
+import type { StackConfig } from './config.js';
+import { type DeploymentCost, priceDeployment } from './cost/price-deployment.js';
+import { type DeploymentPlan, MANAGED_MAY_BE_CHEAPER_BELOW_MINUTES, planDeployment } from './plan/plan.js';
+
+export interface StackReport {
+  stack: string | null;
+  tier: DeploymentPlan['tier'];
+  target: DeploymentPlan['target'];
+  assumptions: DeploymentPlan['assumptions'];
+  capacity: {
+    busyHour: CapacityFigures;
+    spike: CapacityFigures;
+  };
+  livekit: { instanceType: string; vcpu: number; memoryGiB: number; nodes: { min: number; max: number } };
+  agents: {
+    instanceType: string;
+    vcpu: number;
+    memoryGiB: number;
+    sessionsPerWorker: number;
+    workers: { min: number; max: number };
+  };
+  redis: { mode: 'local' | 'managed'; nodeType: string | null; replicas: number };
+  loadBalancer: boolean;
+  llmRateLimits: DeploymentPlan['llmRateLimits'];
+  cost: {
+    monthlyUsd: number;
+    perMinuteUsd: number;
+    infraMonthlyUsd: number;
+    providersMonthlyUsd: number;
+    lines: Array<{ item: string; quantity: number; unitUsd: number; monthlyUsd: number; basis: string }>;
+    managed: Array<{ platform: string; perMinuteUsd: number; monthlyUsd: number; breakEvenMinutes: number | null }>;
+  };
+  warnings: string[];
+}
+
+interface CapacityFigures {
+  erlangs: number;
+  sessions: number;
+  probabilityOfWait: number;
+  serviceLevel: number;
+  averageSpeedOfAnswerSeconds: number;
+}
+
+/** Plan and price one stack; the full plan and cost come back too, for callers that need more. */
+export function buildStackReport(
+  stack: string | null,
+  config: StackConfig,
+  catalog: PriceCatalog = DEFAULT_CATALOG,
+): { report: StackReport; plan: DeploymentPlan; cost: DeploymentCost } {
+  const plan = planDeployment(config);
+  const cost = priceDeployment(plan, catalog);
+  const warnings = [...plan.warnings];
+  if (plan.assumptions.monthlyMinutes < MANAGED_MAY_BE_CHEAPER_BELOW_MINUTES) {
+    const cheapest = cost.managed.reduce((a, b) => (b.monthlyUsd < a.monthlyUsd ? b : a));
+    const breakEven = cheapest.breakEvenMinutes;
+    warnings.push(
+      `under ${MANAGED_MAY_BE_CHEAPER_BELOW_MINUTES.toLocaleString('en-US')} minutes a month a managed platform may be cheaper: ` +
+        `${cheapest.platform} would cost $${cheapest.monthlyUsd.toFixed(0)}/month against $${cost.monthlyUsd.toFixed(0)} self-hosted; ` +
+        (breakEven === null ? 'self-hosting this stack never breaks even with it' : `break-even at ${breakEven.toLocaleString('en-US')} minutes/month`),
+    );
+  }
+  const report: StackReport = {
+    stack,
+    tier: plan.tier,
+    target: plan.target,
+    assumptions: plan.assumptions,
+    capacity: { busyHour: figures(plan.capacity.busyHour), spike: figures(plan.capacity.spike) },
+    livekit: {
+      instanceType: plan.livekit.instanceType,
+      vcpu: plan.livekit.vcpu,
+      memoryGiB: plan.livekit.memoryGiB,
+      nodes: plan.livekit.nodes,
+    },
+    agents: {
+      instanceType: plan.agents.instanceType,
+      vcpu: plan.agents.vcpu,
+      memoryGiB: plan.agents.memoryGiB,
+      sessionsPerWorker: plan.agents.sessionsPerWorker,
+      workers: plan.agents.workers,
+    },
+    redis: { mode: plan.redis.mode, nodeType: plan.redis.nodeType, replicas: plan.redis.replicas },
+    loadBalancer: plan.loadBalancer,
+    llmRateLimits: plan.llmRateLimits,
+    cost: {
+      monthlyUsd: cost.monthlyUsd,
+      perMinuteUsd: cost.perMinuteUsd,
+      infraMonthlyUsd: cost.infraMonthlyUsd,
+      providersMonthlyUsd: cost.providersMonthlyUsd,
+      lines: cost.lines.map(({ item, quantity, unitUsd, monthlyUsd, basis }) => ({ item, quantity, unitUsd, monthlyUsd, basis })),
+      managed: cost.managed.map(({ platform, perMinuteUsd, monthlyUsd, breakEvenMinutes }) => ({
+        platform,
+        perMinuteUsd,
+        monthlyUsd,
+        breakEvenMinutes,
+      })),
+    },
+    warnings,
+  };
+  return { report, plan, cost };
+}
+
+function figures(r: CapacityFigures): CapacityFigures {
+  return {
+    erlangs: r.erlangs,
+    sessions: r.sessions,
+    probabilityOfWait: r.probabilityOfWait,
+    serviceLevel: r.serviceLevel,
+    averageSpeedOfAnswerSeconds: r.averageSpeedOfAnswerSeconds,
+  };
+}
