@@ -20,7 +20,7 @@ export const HOURS_PER_MONTH = 730;
 /** Two AZs: on average half the agent <-> LiveKit media crosses an AZ boundary. */
 export const CROSS_AZ_SHARE = 0.5;
 /** Public IPv4 addresses of an internet-facing NLB: one per AZ (two AZs). */
-export const NLB_PUBLIC_ADDRESSES = 2;
+export const NLB_PUBLIC_ADDRESSES_EACH = 2;
 /** The bundled agent image in ECR, GB. */
 export const AGENT_IMAGE_GB = 1.5;
 /** Alarms every AWS stack creates (dead letters, success rate, P95 latency, backlog, CPU, oldest wait). */
@@ -139,11 +139,14 @@ function infraLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLine[] {
       line(`EC2 ${plan.agents.instanceType} (agent workers)`, 'infra', `aws.ec2.${plan.agents.instanceType}`, workers * HOURS_PER_MONTH, catalog, groupBasis(plan.agents.workers, workers, share)),
     );
     instances = livekitNodes + workers;
-    publicAddresses = livekitNodes + workers + NLB_PUBLIC_ADDRESSES;
-    lines.push(line('Network Load Balancer', 'infra', 'aws.nlb.hour', HOURS_PER_MONTH, catalog, '1 NLB x 730 h'));
+    const nlbs = plan.loadBalancerRoles.length;
+    publicAddresses = livekitNodes + workers + nlbs * NLB_PUBLIC_ADDRESSES_EACH;
+    lines.push(
+      line('Network Load Balancers', 'infra', 'aws.nlb.hour', nlbs * HOURS_PER_MONTH, catalog, `${nlbs} NLBs (${plan.loadBalancerRoles.join(', ')}) x 730 h`),
+    );
     const nlcu = nlcuPerHour(plan);
     lines.push(
-      line('NLB capacity units', 'infra', 'aws.nlb.nlcu-hour', nlcu * HOURS_PER_MONTH, catalog, `${nlcu.toFixed(4)} NLCU (the larger of active TLS connections / 3,000 and new TLS connections per s / 50 at the spike) x 730 h`),
+      line('NLB capacity units', 'infra', 'aws.nlb.nlcu-hour', nlcu * HOURS_PER_MONTH, catalog, `${nlcu.toFixed(4)} NLCU (the larger of active TLS connections / 3,000 and new TLS connections per s / 50 at the spike, signalling) x 730 h`),
     );
   }
 
@@ -166,7 +169,7 @@ function infraLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLine[] {
     line('EBS gp3 root volumes', 'infra', 'aws.ebs.gp3.gb-month', instances * plan.costInputs.rootVolumeGiB, catalog, `${round2(instances)} instances x ${plan.costInputs.rootVolumeGiB} GB`),
   );
   lines.push(
-    line('Public IPv4 addresses', 'infra', 'aws.ipv4.hour', publicAddresses * HOURS_PER_MONTH, catalog, `${round2(publicAddresses)} addresses (instances${plan.loadBalancer ? ` and ${NLB_PUBLIC_ADDRESSES} NLB` : ''}) x 730 h`),
+    line('Public IPv4 addresses', 'infra', 'aws.ipv4.hour', publicAddresses * HOURS_PER_MONTH, catalog, `${round2(publicAddresses)} addresses (instances${plan.loadBalancer ? `, ${NLB_PUBLIC_ADDRESSES_EACH} per NLB` : ''}) x 730 h`),
   );
 
   lines.push(...dataTransferLines(plan, catalog));
@@ -247,7 +250,7 @@ function providerLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLine[] 
     quantity: u.quantity * calls,
     unitUsd: u.unitUsd,
     monthlyUsd: u.usd * calls,
-    basis: `${round2(u.quantity)} ${u.basis} per call x ${round2(calls)} calls`,
+    basis: `${significant(u.quantity)} ${u.basis} per call x ${Math.round(calls).toLocaleString('en-US')} calls`,
     priceKey: u.priceKey,
   }));
 }
@@ -342,6 +345,11 @@ export function breakEvenMinutes(selfFixedUsd: number, selfPerMinuteUsd: number,
   if (extraFixed <= 0 && saving >= 0) return 0;
   if (saving <= 0) return null;
   return Math.ceil(extraFixed / saving);
+}
+
+/** A quantity for a basis text: 3 significant figures below 100, whole numbers above. */
+function significant(n: number): string {
+  return Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : Number(n.toPrecision(3)).toString();
 }
 
 function round2(n: number): number {

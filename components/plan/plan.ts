@@ -67,6 +67,12 @@ export interface DeploymentPlan {
     | { mode: 'local'; nodeType: null; replicas: 0; engine: null }
     | { mode: 'managed'; nodeType: string; replicas: number; engine: 'redis' | 'valkey' };
   loadBalancer: boolean;
+  /**
+   * One internet-facing NLB per role (mid, large): `signalling` (TLS 443 -> 7880) and `turn-tls`
+   * (TLS 443 -> TURN tls_port). Two, because LiveKit always advertises `turns:<turn domain>:443`
+   * and an NLB listener cannot split one port by hostname.
+   */
+  loadBalancerRoles: Array<'signalling' | 'turn-tls'>;
   llmRateLimits: {
     requestsPerMinute: number;
     tokensPerMinute: number;
@@ -255,6 +261,7 @@ export function planDeployment(config: StackConfig): DeploymentPlan {
     agents,
     redis,
     loadBalancer: tier !== 'small',
+    loadBalancerRoles: tier === 'small' ? [] : ['signalling', 'turn-tls'],
     llmRateLimits,
     usagePerCall,
     providers: { ...providers },
