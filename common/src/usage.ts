@@ -47,29 +47,25 @@ export interface UsagePriceLine {
   item: string;
   /** Catalog key the unit price comes from. */
   priceKey: string;
+  /** What was used, in natural units (minutes, tokens, characters). */
+  amount: number;
+  /** The natural unit of `amount`, e.g. "input tokens". */
+  amountUnit: string;
+  /** Quantity in the price's unit (e.g. millions of tokens). */
   quantity: number;
   unitUsd: number;
   usd: number;
-  basis: string;
 }
 
 /** Prices usage line by line with the catalog; the lines sum to the usage's cost. */
 export function priceUsage(usage: ProviderUsage, providers: ProviderChoice, catalog: PriceCatalog): UsagePriceLine[] {
-  const lines: UsagePriceLine[] = [];
-  const sttKey = `stt.${providers.stt}.minute`;
-  lines.push(line(`STT ${providers.stt}`, sttKey, usage.sttMinutes, price(catalog, sttKey), 'audio minutes streamed'));
+  const lines: UsagePriceLine[] = [line(`STT ${providers.stt}`, `stt.${providers.stt}.minute`, usage.sttMinutes, 'audio minutes', 1, catalog)];
   for (const { model, inputTokens, outputTokens } of usage.llm) {
-    const inKey = `llm.${model}.input`;
-    const outKey = `llm.${model}.output`;
-    lines.push(line(`LLM ${model} input`, inKey, inputTokens / 1e6, price(catalog, inKey), 'million input tokens'));
-    lines.push(line(`LLM ${model} output`, outKey, outputTokens / 1e6, price(catalog, outKey), 'million output tokens'));
+    lines.push(line(`LLM ${model} input`, `llm.${model}.input`, inputTokens, 'input tokens', 1e6, catalog));
+    lines.push(line(`LLM ${model} output`, `llm.${model}.output`, outputTokens, 'output tokens', 1e6, catalog));
   }
-  const ttsKey = `tts.${providers.tts}.characters`;
-  lines.push(
-    line(`TTS ${providers.tts}`, ttsKey, usage.ttsCharacters / 1e6, price(catalog, ttsKey), 'million characters synthesised (cache hits excluded)'),
-  );
-  const telKey = `telephony.${providers.telephony}.minute`;
-  lines.push(line(`Telephony ${providers.telephony}`, telKey, usage.telephonyMinutes, price(catalog, telKey), 'inbound minutes'));
+  lines.push(line(`TTS ${providers.tts}`, `tts.${providers.tts}.characters`, usage.ttsCharacters, 'characters synthesised (cache hits excluded)', 1e6, catalog));
+  lines.push(line(`Telephony ${providers.telephony}`, `telephony.${providers.telephony}.minute`, usage.telephonyMinutes, 'inbound minutes', 1, catalog));
   return lines;
 }
 
@@ -78,8 +74,10 @@ export function usageCostUsd(usage: ProviderUsage, providers: ProviderChoice, ca
   return sum(priceUsage(usage, providers, catalog).map((l) => l.usd));
 }
 
-function line(item: string, priceKey: string, quantity: number, unitUsd: number, basis: string): UsagePriceLine {
-  return { item, priceKey, quantity, unitUsd, usd: quantity * unitUsd, basis };
+function line(item: string, priceKey: string, amount: number, amountUnit: string, unitScale: number, catalog: PriceCatalog): UsagePriceLine {
+  const quantity = amount / unitScale;
+  const unitUsd = price(catalog, priceKey);
+  return { item, priceKey, amount, amountUnit, quantity, unitUsd, usd: quantity * unitUsd };
 }
 
 export function sum(values: readonly number[]): number {

@@ -250,7 +250,7 @@ function providerLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLine[] 
     quantity: u.quantity * calls,
     unitUsd: u.unitUsd,
     monthlyUsd: u.usd * calls,
-    basis: `${significant(u.quantity)} ${u.basis} per call x ${Math.round(calls).toLocaleString('en-US')} calls`,
+    basis: `${significant(u.amount)} ${u.amountUnit} per call x ${Math.round(calls).toLocaleString('en-US')} calls`,
     priceKey: u.priceKey,
   }));
 }

@@ -32,8 +32,24 @@ export async function runCli(name: string, main: () => Promise<void> | void): Pr
   }
 }
 
-/** Node's parseArgs errors, rephrased to name the flag in one line. */
-export function usageFromParseArgs(error: unknown, usage: string): UsageError {
+/** Node's parseArgs errors, rephrased as one line that names the flag. */
+export function usageFromParseArgs(error: unknown, command: string): UsageError {
   const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
-  return new UsageError(`${message.replace(/\. To specify.*$/, '')}\n${usage}`);
+  return new UsageError(`${message.replace(/\. To specify.*$/, '').replace(/\.$/, '')} (see ${command} --help)`);
+}
+
+/** `--flag -5` -> `--flag=-5`, so negative numbers reach validation instead of confusing the parser. */
+export function joinNegativeNumbers(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    if (arg.startsWith('--') && !arg.includes('=') && next !== undefined && /^-\d|^-\.\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }

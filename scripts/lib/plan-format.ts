@@ -1,0 +1,140 @@
+/** The readable form of a stack report (`npm run plan`), pure: report in, text out. */
+import type { StackReport } from '../../components/report.js';
+
+export function formatUsd(usd: number): string {
+  const digits = Math.abs(usd) < 10 ? 2 : 0;
+  return `$${usd.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
+}
+
+export function formatUsdPerMinute(usd: number): string {
+  return `$${usd.toFixed(4)}`;
+}
+
+export function formatNumber(n: number, fractionDigits = 0): string {
+  return n.toLocaleString('en-US', { minimumFractionDigits: fractionDigits, maximumFractionDigits: fractionDigits });
+}
+
+function percent(share: number, digits = 2): string {
+  return `${(share * 100).toFixed(digits)}%`;
+}
+
+/** Left-aligned text columns; numbers right-aligned. */
+export function table(rows: string[][], rightAligned: ReadonlySet<number> = new Set()): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows
+    .map((r) => r.map((cell, c) => (rightAligned.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd())
+    .join('\n');
+}
+
+function indent(text: string, spaces = 2): string {
+  return text
+    .split('\n')
+    .map((l) => ' '.repeat(spaces) + l)
+    .join('\n');
+}
+
+export function formatPlan(report: StackReport, tierReason?: string): string {
+  const a = report.assumptions;
+  const out: string[] = [];
+  const title = report.stack ? `Stack ${report.stack}` : 'Plan';
+  out.push(`${title}: tier ${report.tier}${tierReason ? ` (${tierReason})` : ''}, target ${report.target}`);
+  out.push('');
+  out.push('Traffic');
+  out.push(
+    indent(
+      `${formatNumber(a.monthlyMinutes)} min/month, average call ${a.avgCallMinutes} min, ${a.businessDaysPerMonth} business days, ` +
+        `busy hour ${percent(a.busyHourShare, 0)} of a day's minutes, spike x${a.spikeMultiplier}\n` +
+        `target: ${percent(a.serviceLevel, 1)} of callers answered within ${a.maxWaitSeconds} s`,
+    ),
+  );
+  out.push('');
+  out.push('Capacity (Erlang C)');
+  const cap = (name: string, c: StackReport['capacity']['busyHour']) => [
+    name,
+    c.erlangs.toFixed(2),
+    String(c.sessions),
+    percent(c.probabilityOfWait),
+    percent(c.serviceLevel),
+    `${c.averageSpeedOfAnswerSeconds.toFixed(2)} s`,
+  ];
+  out.push(
+    indent(
+      table(
+        [
+          ['', 'load (Erlangs)', 'sessions', 'P(wait)', `within ${a.maxWaitSeconds} s`, 'avg wait'],
+          cap('busy hour', report.capacity.busyHour),
+          cap('spike', report.capacity.spike),
+        ],
+        new Set([1, 2, 3, 4, 5]),
+      ),
+    ),
+  );
+  out.push('');
+  out.push('Machines');
+  const lk = report.livekit;
+  const ag = report.agents;
+  const range = (r: { min: number; max: number }) => (r.min === r.max ? `${r.min}` : `${r.min}-${r.max}`);
+  const machineRows = [
+    report.tier === 'small'
+      ? ['one box', `${lk.instanceType} (${lk.vcpu} vCPU, ${lk.memoryGiB} GiB): LiveKit, Caddy, Redis, agent (${ag.sessionsPerWorker} sessions), intake, dispatcher`]
+      : ['LiveKit', `${lk.instanceType} (${lk.vcpu} vCPU, ${lk.memoryGiB} GiB) x ${range(lk.nodes)}`],
+  ];
+  if (report.tier !== 'small') {
+    machineRows.push(['agents', `${ag.instanceType} (${ag.vcpu} vCPU, ${ag.memoryGiB} GiB), ${ag.sessionsPerWorker} sessions each, workers ${range(ag.workers)}`]);
+  }
+  machineRows.push([
+    'Redis',
+    report.redis.mode === 'managed'
+      ? `ElastiCache ${report.redis.nodeType}, ${report.redis.replicas} replica${report.redis.replicas === 1 ? '' : 's'} (Multi-AZ)`
+      : report.tier === 'small'
+        ? 'local on the box'
+        : 'local on the LiveKit node',
+  ]);
+  machineRows.push(['load balancer', report.loadBalancer ? 'Network Load Balancers (TLS signalling, TURN/TLS)' : 'none (Caddy terminates TLS on the box)']);
+  out.push(indent(table(machineRows)));
+  out.push('');
+  const llm = report.llmRateLimits;
+  out.push(
+    `LLM at the spike: ${formatNumber(llm.requestsPerMinute)} requests/min, ${formatNumber(llm.tokensPerMinute)} tokens/min` +
+      (llm.byModel.length > 1 ? ` (${llm.byModel.map((m) => `${m.model}: ${formatNumber(m.requestsPerMinute)} req/min, ${formatNumber(m.tokensPerMinute)} tok/min`).join('; ')})` : ''),
+  );
+  out.push('');
+  out.push('Cost per month');
+  const lineRows = [['item', 'quantity', 'unit $', 'monthly', 'basis']];
+  for (const l of report.cost.lines) {
+    lineRows.push([l.item, formatNumber(l.quantity, l.quantity < 100 ? 2 : 0), l.unitUsd < 0.01 ? l.unitUsd.toPrecision(3) : l.unitUsd.toFixed(4), formatUsd(l.monthlyUsd), l.basis]);
+  }
+  out.push(indent(table(lineRows, new Set([1, 2, 3]))));
+  out.push(
+    indent(
+      table(
+        [
+          ['infrastructure', formatUsd(report.cost.infraMonthlyUsd)],
+          ['providers', formatUsd(report.cost.providersMonthlyUsd)],
+          ['total', formatUsd(report.cost.monthlyUsd)],
+          ['per minute', formatUsdPerMinute(report.cost.perMinuteUsd)],
+        ],
+        new Set([1]),
+      ),
+    ),
+  );
+  out.push('');
+  out.push(`Managed platforms at ${formatNumber(a.monthlyMinutes)} min/month`);
+  const managedRows = [['platform', '$/min', '$/month', 'saving/month', 'break-even min/month']];
+  for (const m of report.cost.managed) {
+    managedRows.push([
+      m.platform,
+      formatUsdPerMinute(m.perMinuteUsd),
+      formatUsd(m.monthlyUsd),
+      formatUsd(m.monthlyUsd - report.cost.monthlyUsd),
+      m.breakEvenMinutes === null ? 'never' : formatNumber(m.breakEvenMinutes),
+    ]);
+  }
+  out.push(indent(table(managedRows, new Set([1, 2, 3, 4]))));
+  if (report.warnings.length > 0) {
+    out.push('');
+    out.push('Warnings');
+    for (const w of report.warnings) out.push(`  - ${w}`);
+  }
+  return out.join('\n');
+}
