@@ -245,7 +245,8 @@ function toConfigError(error: z.ZodError, values: unknown): ConfigError {
     return new ConfigError(key, valueAt(values, [...path, issue.keys[0]!]), `unknown key; allowed here: ${allowed.join(', ')}`);
   }
   const key = path.join('.') || '(config)';
-  return new ConfigError(key, valueAt(values, path), issue.message);
+  const value = valueAt(values, path);
+  return new ConfigError(key, value, value === undefined ? `is required; ${issue.message}` : issue.message);
 }
 
 function valueAt(values: unknown, path: readonly string[]): unknown {

@@ -48,6 +48,9 @@ export interface ManagedPlatformCost {
   platform: string;
   perMinuteUsd: number;
   monthlyUsd: number;
+  /** The platform's monthly cost is fixedMonthlyUsd + ratePerMinuteUsd x minutes. */
+  fixedMonthlyUsd: number;
+  ratePerMinuteUsd: number;
   /**
    * Monthly minutes above which this stack (its infrastructure held as planned) costs less than
    * the platform; 0 when it is cheaper at any volume; null when never (the platform's per-minute
@@ -328,6 +331,8 @@ function managedPlatforms(
       platform: p.platform,
       perMinuteUsd: monthlyUsd / minutes,
       monthlyUsd,
+      fixedMonthlyUsd: p.fixedUsd,
+      ratePerMinuteUsd: p.rateUsd,
       breakEvenMinutes: breakEvenMinutes(selfInfraMonthlyUsd, selfProvidersPerMinuteUsd, p.fixedUsd, p.rateUsd),
       basis: p.basis,
     };
@@ -344,7 +349,8 @@ export function breakEvenMinutes(selfFixedUsd: number, selfPerMinuteUsd: number,
   const extraFixed = selfFixedUsd - managedFixedUsd;
   if (extraFixed <= 0 && saving >= 0) return 0;
   if (saving <= 0) return null;
-  return Math.ceil(extraFixed / saving);
+  // The epsilon keeps float noise (1000.0000000001) from adding a minute.
+  return Math.ceil(extraFixed / saving - 1e-9);
 }
 
 /** A quantity for a basis text: 3 significant figures below 100, whole numbers above. */
