@@ -1,0 +1,377 @@
+/**
+ * cloud-init user data for a node, pure: `#cloud-config` text that installs Docker, writes the
+ * rendered files, and starts one systemd unit running docker compose.
+ *
+ * Target: Ubuntu Server 24.04 LTS (NODE_AMI). Docker and the compose plugin come from Ubuntu's own
+ * archive (`docker.io`, `docker-compose-v2`), the AWS CLI from its snap (AWS publishes it there;
+ * 24.04 has no apt package), the SSM agent ships in Canonical's AMIs. One AMI family on every role
+ * and both CPU architectures (c7i and c7g).
+ *
+ * Secrets: user data is clear text, so it carries Secrets Manager ARNs only (the args cannot hold
+ * anything else: SecretArn). The unit's ExecStartPre runs boot.sh, which reads each secret with
+ * the instance role and writes env files (mode 0600, directory 0700) that compose hands to the
+ * containers; LiveKit takes its secrets from LIVEKIT_KEYS and REDIS_PASSWORD (see
+ * livekit-yaml.ts). Reading at every start, not once, picks up a rotated secret on restart.
+ */
+import { caddyConfig, renderCaddyConfig } from './caddy.js';
+import { type ComposeArgs, DEFAULT_DRAIN_SECONDS, ecrRegistryOf, LIVEKIT_NOFILE_LIMIT, renderCompose, servicesFor } from './compose.js';
+import { bootEnvFiles, NODE_DIR, NODE_FILES, type NodeRole, runsLivekit, SYSTEMD_UNIT } from './layout.js';
+import { assertHostname, type LivekitConfigArgs, renderLivekitConfig } from './livekit-yaml.js';
+import { assertPort, localIntakeWebhookUrl, REDIS_PORT } from './ports.js';
+import { assertSecretArn, regionOfSecretArn, type SecretArn } from './secret-arn.js';
+import { toYamlText } from './yaml-text.js';
+
+/** The AMI family the user data is written for: the AWS components look the image up with this. */
+export const NODE_AMI = {
+  family: 'ubuntu-24.04',
+  description: 'Ubuntu Server 24.04 LTS (Noble Numbat), HVM, gp3 root volume',
+  /** Canonical's AWS account: `aws.ec2.getAmi({ owners, filters: [{ name: 'name', values: [nameFilter[arch]] }], mostRecent: true })`. */
+  owners: ['099720109477'],
+  nameFilter: {
+    x86_64: 'ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*',
+    arm64: 'ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-arm64-server-*',
+  },
+  loginUser: 'ubuntu',
+} as const;
+
+/** EC2's limit on user data, before base64 (AWS EC2 User Guide, "Instance user data"). */
+export const USER_DATA_MAX_BYTES = 16_384;
+
+/**
+ * Kernel settings for WebRTC on every role (agents carry media too). LiveKit's deployment guide:
+ * raise the UDP receive buffer limit to at least 5,000,000 bytes; the send side likewise.
+ */
+export const UDP_BUFFER_SYSCTL: Readonly<Record<string, number>> = {
+  'net.core.rmem_max': 5_000_000,
+  'net.core.wmem_max': 5_000_000,
+};
+
+/** Packages from Ubuntu 24.04's archive. */
+export const NODE_PACKAGES: readonly string[] = ['docker.io', 'docker-compose-v2'];
+
+/** Redis outside the node's own: ElastiCache (large) or the mid LiveKit node's Redis (mid agents). */
+export interface ExternalRedisArgs {
+  /** Host name or IP, e.g. the ElastiCache primary endpoint, or the mid LiveKit node's private IP. */
+  host: string;
+  /** TCP port; default 6379. */
+  port?: number;
+  /** TLS in transit (rediss://): true for ElastiCache, false for the mid LiveKit node's Redis. */
+  tls: boolean;
+  /** Secrets Manager ARN of the Redis AUTH token (SecretString is the token itself). */
+  authTokenArn: SecretArn;
+}
+
+/** LiveKit server settings, from the plan and config (apiKey, webhook and Redis are filled in here). */
+export type LivekitServerArgs = Omit<LivekitConfigArgs, 'apiKey' | 'webhookUrls' | 'redis'>;
+
+interface NodeArgsBase extends Omit<ComposeArgs, 'role'> {
+  /** Secrets Manager ARN of the LiveKit API secret (SecretString is the secret itself). */
+  livekitApiSecretArn: SecretArn;
+  /** Secrets Manager ARN of ALERT_WEBHOOK_URL (such URLs carry credentials); default none. */
+  alertWebhookUrlArn?: SecretArn;
+}
+
+interface LivekitNodeArgsBase extends NodeArgsBase {
+  /** livekit.yaml settings: TURN domain, room timeouts, log level. */
+  livekit: LivekitServerArgs;
+  /** Secrets Manager ARN of INTAKE_TOKEN, the bearer token of the intake's POST /v1/calls. */
+  intakeTokenArn: SecretArn;
+}
+
+/** Small tier: everything on one box, Caddy terminates TLS, Redis on loopback without a password. */
+export interface SmallNodeArgs extends LivekitNodeArgsBase {
+  role: 'small';
+  /** Public signalling hostname, e.g. "voice.example.com": Caddy's certificate and SNI route. */
+  domain: string;
+  /** Contact email for the ACME CA; default none. */
+  acmeEmail?: string;
+}
+
+/** Mid tier LiveKit node: Redis on the node, bound to loopback and the private address, with AUTH. */
+export interface LivekitMidNodeArgs extends LivekitNodeArgsBase {
+  role: 'livekit-mid';
+  /** Secrets Manager ARN of the node Redis's AUTH password (agent workers use the same ARN). */
+  redisAuthTokenArn: SecretArn;
+}
+
+/** Large tier LiveKit node: multi-node LiveKit over ElastiCache (TLS, AUTH). */
+export interface LivekitLargeNodeArgs extends LivekitNodeArgsBase {
+  role: 'livekit-large';
+  /** The shared ElastiCache endpoint (LiveKit and the queue). */
+  redis: ExternalRedisArgs;
+}
+
+/** Agent autoscaling group instance (mid, large). */
+export interface AgentNodeArgs extends NodeArgsBase {
+  role: 'agent';
+  /** The queue's Redis: the mid LiveKit node's (tls false) or ElastiCache (tls true). */
+  redis: ExternalRedisArgs;
+  /** LIVEKIT_URL the workers dial, e.g. "wss://voice.example.com" or "ws://10.0.1.23:7880". */
+  livekitUrl: string;
+}
+
+export type CloudInitArgs = SmallNodeArgs | LivekitMidNodeArgs | LivekitLargeNodeArgs | AgentNodeArgs;
+
+/** The `#cloud-config` object (see renderCloudInit). */
+export function cloudInitConfig(args: CloudInitArgs): Record<string, unknown> {
+  validateSecretArgs(args);
+  const files: Array<{ path: string; permissions: string; content: string }> = [
+    { path: NODE_FILES.sysctl, permissions: '0644', content: renderSysctl() },
+  ];
+  if (args.role !== 'agent') files.push({ path: NODE_FILES.livekitConfig, permissions: '0644', content: renderLivekitConfig(livekitConfigArgs(args)) });
+  if (args.role === 'small') {
+    files.push({ path: NODE_FILES.caddyConfig, permissions: '0644', content: renderCaddyConfig(caddyArgs(args)) });
+  }
+  files.push(
+    { path: NODE_FILES.compose, permissions: '0644', content: renderCompose(composeArgs(args)) },
+    { path: NODE_FILES.bootScript, permissions: '0700', content: renderBootScript(args) },
+    { path: `/etc/systemd/system/${SYSTEMD_UNIT}`, permissions: '0644', content: renderSystemdUnit(args.role, args.drainSeconds ?? DEFAULT_DRAIN_SECONDS) },
+  );
+  return {
+    package_update: true,
+    // Patches arrive with a newer AMI (instance refresh), not as a slower, different first boot.
+    package_upgrade: false,
+    packages: [...NODE_PACKAGES],
+    snap: { commands: [['snap', 'install', 'aws-cli', '--classic']] },
+    write_files: files.map((file) => ({ ...file, owner: 'root:root' })),
+    runcmd: [
+      ['sysctl', '-p', NODE_FILES.sysctl],
+      ['systemctl', 'daemon-reload'],
+      ['systemctl', 'enable', '--now', SYSTEMD_UNIT],
+    ],
+  };
+}
+
+/** User data for a node: `#cloud-config` YAML with no secret in it. Throws over EC2's 16 KiB limit. */
+export function renderCloudInit(args: CloudInitArgs): string {
+  const comment = [
+    ` voice-agent-infra node, role ${args.role}, for ${NODE_AMI.description}.`,
+    ' No secret in this file: boot.sh reads them from Secrets Manager with the instance role.',
+  ].join('\n');
+  const text = `#cloud-config\n${toYamlText(cloudInitConfig(args), comment)}`;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > USER_DATA_MAX_BYTES) {
+    throw new Error(`user data for role ${args.role} is ${bytes} bytes, over EC2's ${USER_DATA_MAX_BYTES}-byte limit`);
+  }
+  return text;
+}
+
+/** The systemd unit running docker compose for the node. */
+export function renderSystemdUnit(role: NodeRole, drainSeconds: number): string {
+  const compose = `/usr/bin/docker compose --file ${NODE_FILES.compose}`;
+  return [
+    '[Unit]',
+    `Description=voice-agent-infra ${role}: ${servicesFor(role).join(', ')} in docker compose`,
+    'Requires=docker.service',
+    'After=docker.service network-online.target',
+    'Wants=network-online.target',
+    // Keep retrying: the secrets or the registry may be unreachable for a while after boot.
+    'StartLimitIntervalSec=0',
+    '',
+    '[Service]',
+    'Type=simple',
+    `WorkingDirectory=${NODE_DIR}`,
+    `LimitNOFILE=${LIVEKIT_NOFILE_LIMIT}`,
+    `ExecStartPre=${NODE_FILES.bootScript}`,
+    `ExecStartPre=${compose} down --remove-orphans`,
+    `ExecStart=${compose} up --remove-orphans`,
+    `ExecStop=${compose} down`,
+    'Restart=always',
+    'RestartSec=10',
+    'TimeoutStartSec=300',
+    // compose stops each container within its stop_grace_period; leave room for that.
+    `TimeoutStopSec=${drainSeconds + 60}`,
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+function renderSysctl(): string {
+  const lines = Object.entries(UDP_BUFFER_SYSCTL).map(([key, value]) => `${key} = ${value}`);
+  return ['# LiveKit: UDP socket buffers for WebRTC media (default limits drop packets under load).', ...lines, ''].join('\n');
+}
+
+function livekitConfigArgs(args: SmallNodeArgs | LivekitMidNodeArgs | LivekitLargeNodeArgs): LivekitConfigArgs {
+  return {
+    ...args.livekit,
+    apiKey: args.livekitApiKey,
+    // Every tier runs the intake on the LiveKit node: webhooks stay on loopback.
+    webhookUrls: [localIntakeWebhookUrl(args.intakePort)],
+    ...(args.role === 'livekit-large' ? { redis: { address: `${args.redis.host}:${args.redis.port ?? REDIS_PORT}` } } : {}),
+  };
+}
+
+function caddyArgs(args: SmallNodeArgs) {
+  return { domain: args.domain, turnDomain: args.livekit.turnDomain, ...(args.acmeEmail !== undefined ? { acmeEmail: args.acmeEmail } : {}) };
+}
+
+/** The ComposeArgs keys a CloudInitArgs carries besides `role` (checked complete at compile time). */
+const COMPOSE_ARG_KEYS = [
+  'agentImage',
+  'livekitApiKey',
+  'livekitUrl',
+  'agentName',
+  'intakePort',
+  'fleetCapacitySessions',
+  'callMaxAttempts',
+  'callMaxWaitSeconds',
+  'metricsNamespace',
+  'extraEnvironment',
+  'drainSeconds',
+  'redisMaxMemoryMiB',
+  'cloudWatchLogs',
+  'images',
+] as const satisfies ReadonlyArray<keyof ComposeArgs>;
+// Fails to compile when ComposeArgs gains a key that the list above does not pass on.
+const _allComposeKeys: Exclude<keyof ComposeArgs, 'role' | (typeof COMPOSE_ARG_KEYS)[number]> extends never ? true : never = true;
+
+function composeArgs(args: CloudInitArgs): ComposeArgs {
+  const picked: Record<string, unknown> = { role: args.role };
+  for (const key of COMPOSE_ARG_KEYS) if (args[key] !== undefined) picked[key] = args[key];
+  return picked as unknown as ComposeArgs;
+}
+
+/**
+ * boot.sh: run as the unit's ExecStartPre, as root. Reads this node's secrets from Secrets Manager
+ * (instance role), derives LIVEKIT_KEYS and REDIS_URL, writes the env files compose passes to the
+ * containers, and logs docker in to ECR when the agent image lives there. Holds ARNs, never values.
+ * VOICE_AGENT_ROOT overrides the install directory (tests run it against stub aws/curl/docker).
+ */
+export function renderBootScript(args: CloudInitArgs): string {
+  validateSecretArgs(args);
+  const reads: string[] = [];
+  const read = (name: string, arn: SecretArn) => reads.push(`read_secret ${name} ${sq(arn)} ${sq(regionOfSecretArn(arn))}`);
+  read('LIVEKIT_API_SECRET', args.livekitApiSecretArn);
+  if (args.role !== 'agent') read('INTAKE_TOKEN', args.intakeTokenArn);
+  if (args.alertWebhookUrlArn !== undefined) read('ALERT_WEBHOOK_URL', args.alertWebhookUrlArn);
+  if (args.role === 'livekit-mid') read('REDIS_PASSWORD', args.redisAuthTokenArn);
+  if (args.role === 'livekit-large' || args.role === 'agent') read('REDIS_PASSWORD', args.redis.authTokenArn);
+
+  const derive: string[] = [];
+  if (runsLivekit(args.role)) {
+    // Double-quoted YAML: LiveKit parses LIVEKIT_KEYS as a YAML map, and the secret may hold YAML syntax.
+    derive.push(`LIVEKIT_KEYS=${sq(`${args.livekitApiKey}: "`)}"$LIVEKIT_API_SECRET"'"'`);
+  }
+  derive.push(`REDIS_URL=${redisUrlExpression(args)}`);
+  if (args.role === 'livekit-mid') derive.push('NODE_PRIVATE_IP=$(imds local-ipv4)');
+
+  const envFiles = bootEnvFiles(args.role, { alertWebhook: args.alertWebhookUrlArn !== undefined });
+  const writes: string[] = [];
+  if (envFiles.livekit) writes.push(`write_env "$RUN/livekit.env" ${envFiles.livekit.join(' ')}`);
+  writes.push(`write_env "$RUN/agent.env" ${envFiles.agent.join(' ')}`);
+  if (envFiles.redis) writes.push(`write_env "$RUN/redis.env" ${envFiles.redis.join(' ')}`);
+
+  const ecr = ecrRegistryOf(args.agentImage);
+  const login = ecr
+    ? [
+        '# The agent image lives in ECR: log docker in (token valid 12 h; renewed at every start).',
+        `aws ecr get-login-password --region ${sq(ecr.region)} | docker login --username AWS --password-stdin ${sq(ecr.registry)} >/dev/null`,
+      ]
+    : [];
+
+  return [
+    '#!/bin/bash',
+    `# voice-agent-infra boot step (ExecStartPre of ${SYSTEMD_UNIT}), role ${args.role}.`,
+    '# Reads the secrets with the instance role and writes them to env files (0600) for docker compose.',
+    '# Never `set -x`: it would print the values.',
+    'set -euo pipefail',
+    'export LC_ALL=C PATH="$PATH:/snap/bin"',
+    'umask 077',
+    `ROOT="\${VOICE_AGENT_ROOT:-${NODE_DIR}}"`,
+    'RUN="$ROOT/run"',
+    'mkdir -p "$RUN"',
+    'chmod 700 "$RUN"',
+    '',
+    'fail() { echo "voice-agent boot: $*" >&2; exit 1; }',
+    '',
+    '# IMDSv2: the launch templates require session tokens.',
+    'imds() {',
+    '  local token',
+    "  token=$(curl -fsS -m 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token) || fail 'IMDS: no token'",
+    '  curl -fsS -m 5 -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/meta-data/$1" || fail "IMDS: no $1"',
+    '}',
+    '',
+    '# read_secret NAME ARN REGION: sets $NAME, retrying while the instance credentials arrive.',
+    'read_secret() {',
+    "  local value='' attempt",
+    '  for attempt in 1 2 3 4 5; do',
+    '    value=$(aws secretsmanager get-secret-value --region "$3" --secret-id "$2" --query SecretString --output text) && break',
+    "    value=''",
+    '    sleep $((attempt * 3))',
+    '  done',
+    '  [[ -n $value ]] || fail "$1: cannot read secret $2 (instance role, network?)"',
+    "  # Env files quote values in '...', LIVEKIT_KEYS and redis config in \"...\": refuse what breaks them.",
+    '  [[ $value =~ ^[[:graph:]]+$ && $value != *[\\\'\\"\\\\]* ]] || fail "$1: secret $2 must be printable ASCII without spaces, quotes or backslashes"',
+    '  printf -v "$1" \'%s\' "$value"',
+    '}',
+    '',
+    '# Percent-encodes a value for the userinfo part of REDIS_URL.',
+    'urlencode() {',
+    "  local s=$1 out='' c i",
+    '  for ((i = 0; i < ${#s}; i++)); do',
+    '    c=${s:i:1}',
+    "    case $c in [A-Za-z0-9._~-]) out+=$c ;; *) printf -v c '%%%02X' \"'$c\"; out+=$c ;; esac",
+    '  done',
+    "  printf '%s' \"$out\"",
+    '}',
+    '',
+    "# write_env FILE NAME...: NAME='value' lines (compose reads single-quoted values literally), replaced atomically.",
+    'write_env() {',
+    '  local file=$1 name',
+    '  shift',
+    '  for name in "$@"; do printf "%s=\'%s\'\\n" "$name" "${!name}"; done >"$file.tmp"',
+    '  chmod 600 "$file.tmp"',
+    '  mv -f "$file.tmp" "$file"',
+    '}',
+    '',
+    ...reads,
+    ...derive,
+    ...writes,
+    ...login,
+    '',
+  ].join('\n');
+}
+
+function redisUrlExpression(args: CloudInitArgs): string {
+  switch (args.role) {
+    case 'small':
+      // Loopback, no password: nothing secret in this URL.
+      return sq(`redis://127.0.0.1:${REDIS_PORT}`);
+    case 'livekit-mid':
+      return `"redis://:$(urlencode "$REDIS_PASSWORD")@127.0.0.1:${REDIS_PORT}"`;
+    case 'livekit-large':
+    case 'agent': {
+      const { host, tls } = args.redis;
+      const port = args.redis.port ?? REDIS_PORT;
+      return `"${tls ? 'rediss' : 'redis'}://:$(urlencode "$REDIS_PASSWORD")@${host}:${port}"`;
+    }
+  }
+}
+
+/** Run-time checks of every ARN and of the Redis endpoint (types can be cast away; these cannot). */
+function validateSecretArgs(args: CloudInitArgs): void {
+  assertSecretArn('livekitApiSecretArn', args.livekitApiSecretArn);
+  if (args.alertWebhookUrlArn !== undefined) assertSecretArn('alertWebhookUrlArn', args.alertWebhookUrlArn);
+  if (args.role !== 'agent') assertSecretArn('intakeTokenArn', args.intakeTokenArn);
+  if (args.role === 'livekit-mid') assertSecretArn('redisAuthTokenArn', args.redisAuthTokenArn);
+  if (args.role === 'livekit-large' || args.role === 'agent') {
+    assertSecretArn('redis.authTokenArn', args.redis.authTokenArn);
+    assertRedisHost(args.redis.host);
+    assertPort('redis.port', args.redis.port ?? REDIS_PORT);
+    if (args.role === 'livekit-large' && !args.redis.tls) throw new Error('redis.tls must be true on livekit-large: ElastiCache AUTH requires TLS in transit');
+  }
+  if (args.role === 'small') caddyConfig(caddyArgs(args));
+}
+
+function assertRedisHost(host: string): void {
+  const ipv4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  if (ipv4 ? ipv4.slice(1).every((octet) => Number(octet) <= 255) : false) return;
+  assertHostname('redis.host', host);
+}
+
+/** Single-quotes a value for bash (the values are validated, this keeps it safe regardless). */
+function sq(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}

@@ -1,0 +1,85 @@
+/**
+ * Where things live on a node, and which variables the boot script writes where. The compose
+ * file, the systemd unit and the boot script are rendered from these names, so a placeholder
+ * in one always has its filler in another.
+ */
+
+/** The roles a node can have; which containers run on it follows from the role alone. */
+export type NodeRole =
+  /** Small tier: LiveKit, Caddy, Redis, intake, dispatcher and the agent on one box. */
+  | 'small'
+  /** Mid tier LiveKit node: LiveKit, Redis (for the queue; agent workers elsewhere reach it), intake, dispatcher. */
+  | 'livekit-mid'
+  /** Large tier LiveKit node (one of an autoscaling group): LiveKit, intake, dispatcher; Redis is ElastiCache. */
+  | 'livekit-large'
+  /** Agent autoscaling group (mid, large): the agent worker only. */
+  | 'agent';
+
+export const NODE_ROLES: readonly NodeRole[] = ['small', 'livekit-mid', 'livekit-large', 'agent'];
+
+/** True for the roles that run livekit-server. */
+export function runsLivekit(role: NodeRole): boolean {
+  return role !== 'agent';
+}
+
+/** True for the roles that run Redis on the node itself (bound to loopback, on mid also the private address). */
+export function runsLocalRedis(role: NodeRole): boolean {
+  return role === 'small' || role === 'livekit-mid';
+}
+
+/** Install directory on the node. */
+export const NODE_DIR = '/opt/voice-agent';
+
+/** Files on the node. Everything outside `runDir` is rendered (no secret); `runDir` is written at boot. */
+export const NODE_FILES = {
+  livekitConfig: `${NODE_DIR}/livekit.yaml`,
+  caddyConfig: `${NODE_DIR}/caddy.yaml`,
+  compose: `${NODE_DIR}/compose.yaml`,
+  bootScript: `${NODE_DIR}/boot.sh`,
+  /** Mode 0700: the env files with secret values, rewritten at every start of the unit. */
+  runDir: `${NODE_DIR}/run`,
+  /** LIVEKIT_KEYS and, multi-node, REDIS_PASSWORD for livekit-server. */
+  livekitEnv: `${NODE_DIR}/run/livekit.env`,
+  /** Secret environment of the agent image's roles (agent, intake, dispatcher). */
+  agentEnv: `${NODE_DIR}/run/agent.env`,
+  /** The node's own Redis on mid: its AUTH password and the private address it binds. */
+  redisEnv: `${NODE_DIR}/run/redis.env`,
+  sysctl: '/etc/sysctl.d/60-voice-agent-udp.conf',
+} as const;
+
+/** The systemd unit that runs docker compose (one name on every role, for operators and SSM). */
+export const SYSTEMD_UNIT = 'voice-agent-docker.service';
+
+/** Variables in each boot-written env file, per role: the contract between boot.sh and compose. */
+export interface BootEnvFiles {
+  /** livekit.env (LiveKit roles). */
+  livekit?: readonly string[];
+  /** agent.env (every role). */
+  agent: readonly string[];
+  /** redis.env (livekit-mid). */
+  redis?: readonly string[];
+}
+
+/**
+ * Which variables the boot script writes, for a role. INTAKE_TOKEN goes where the intake runs
+ * (LiveKit roles); ALERT_WEBHOOK_URL when the stack has an alert webhook secret.
+ */
+export function bootEnvFiles(role: NodeRole, opts: { alertWebhook: boolean }): BootEnvFiles {
+  const agent = ['REDIS_URL', 'LIVEKIT_API_SECRET'];
+  if (runsLivekit(role)) agent.push('INTAKE_TOKEN');
+  if (opts.alertWebhook) agent.push('ALERT_WEBHOOK_URL');
+  const files: { livekit?: string[]; agent: string[]; redis?: string[] } = { agent };
+  if (runsLivekit(role)) files.livekit = role === 'livekit-large' ? ['LIVEKIT_KEYS', 'REDIS_PASSWORD'] : ['LIVEKIT_KEYS'];
+  if (role === 'livekit-mid') files.redis = ['REDIS_PASSWORD', 'NODE_PRIVATE_IP'];
+  return files;
+}
+
+/** Every variable name that may carry a secret: never rendered into compose `environment`. */
+export const SECRET_ENV_NAMES: readonly string[] = [
+  'LIVEKIT_KEYS',
+  'REDIS_PASSWORD',
+  'REDIS_URL',
+  'LIVEKIT_API_SECRET',
+  'INTAKE_TOKEN',
+  'ALERT_WEBHOOK_URL',
+];

@@ -1,0 +1,266 @@
+/**
+ * livekit.yaml, pure: args in, config object and YAML text out.
+ *
+ * Only keys documented in ../shared/reference/livekit.md are written: livekit-server parses its
+ * config in strict mode, so an unknown key stops it at start. `undocumentedKeys` checks that.
+ *
+ * No secret is written. The API secret and the Redis password reach livekit-server through its own
+ * environment overrides, read from an env file the boot script writes at boot from Secrets Manager:
+ * - `LIVEKIT_KEYS` ("<key>: <secret>"), the `--keys` flag;
+ * - `REDIS_PASSWORD`, the `--redis-password` flag (there is no LIVEKIT_REDIS_PASSWORD).
+ * Source: livekit/livekit cmd/server/main.go (flags with `cli.EnvVars`) and pkg/config/config.go
+ * (`updateFromCLI` applies them over the YAML), checked 2026-11. So the file needs no template step
+ * and can be shown to anyone.
+ */
+import {
+  LIVEKIT_HTTP_PORT,
+  LIVEKIT_PROMETHEUS_PORT,
+  LIVEKIT_RTC_TCP_PORT,
+  LIVEKIT_RTC_UDP_PORT_RANGE,
+  LIVEKIT_TURN_TLS_PORT,
+  LIVEKIT_TURN_UDP_PORT,
+} from './ports.js';
+import { toYamlText } from './yaml-text.js';
+
+/** Environment variables livekit-server reads secrets from (filled at boot, never rendered). */
+export const LIVEKIT_SECRET_ENV = {
+  /** "<api key>: <api secret>" (YAML map text), overrides `keys`. */
+  keys: 'LIVEKIT_KEYS',
+  /** Overrides `redis.password`. */
+  redisPassword: 'REDIS_PASSWORD',
+} as const;
+
+export type LivekitLogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface LivekitRedisArgs {
+  /** host:port of the shared Redis primary endpoint, e.g. "master.vai.abc123.use1.cache.amazonaws.com:6379" (TLS). */
+  address: string;
+}
+
+export interface LivekitConfigArgs {
+  /** LiveKit API key name (an identifier, not a secret), e.g. "APIb3x9...": signs the webhooks. */
+  apiKey: string;
+  /** TURN/TLS hostname, e.g. "turn.voice.example.com": clients use turns:<turnDomain>:443. */
+  turnDomain: string;
+  /** Webhook receivers (at least one), e.g. [localIntakeWebhookUrl(8080)]: the intake on this node. */
+  webhookUrls: readonly string[];
+  /** Multi-node only: the shared Redis (ElastiCache, TLS and AUTH). Omit for a single node: no `redis` key. */
+  redis?: LivekitRedisArgs;
+  /** Seconds an empty room stays open (room.empty_timeout); default 300, LiveKit's. */
+  roomEmptyTimeoutSeconds?: number;
+  /** Seconds a room stays open after its last participant left (room.departure_timeout); default 20. */
+  roomDepartureTimeoutSeconds?: number;
+  /** Participants per room (room.max_participants); default unlimited (key omitted). */
+  maxParticipantsPerRoom?: number;
+  /** Server log level (logging.level); default "info". */
+  logLevel?: LivekitLogLevel;
+  /** Worker load 0-1 above which LiveKit sends an agent worker no job (agents.target_load); default LiveKit's 0.7 (key omitted). */
+  agentTargetLoad?: number;
+}
+
+/** The livekit.yaml this package writes: a subset of the documented keys, and never `keys` or a password. */
+export interface LivekitConfig {
+  port: number;
+  rtc: { tcp_port: number; port_range_start: number; port_range_end: number; use_external_ip: true };
+  turn: { enabled: true; domain: string; tls_port: number; udp_port: number; external_tls: true };
+  prometheus: { port: number };
+  webhook: { api_key: string; urls: string[] };
+  room: { empty_timeout: number; departure_timeout: number; max_participants?: number };
+  logging: { json: true; level: LivekitLogLevel };
+  redis?: { address: string; tls: { enabled: true; server_name: string } };
+  node_selector?: { kind: 'sysload'; sort_by: 'sysload' };
+  agents?: { target_load: number };
+}
+
+/** A documented key: `true` is a leaf (scalar, list or free-form map), an object lists its sub-keys. */
+export interface KeyTree {
+  readonly [key: string]: true | KeyTree;
+}
+
+/**
+ * Every livekit.yaml key documented in ../shared/reference/livekit.md ("livekit.yaml keys"), as a
+ * nested allow-list. Deprecated spellings (`prometheus_port`, `redis.use_tls`) are left out.
+ */
+export const LIVEKIT_DOCUMENTED_KEYS = {
+  port: true,
+  bind_addresses: true,
+  keys: true,
+  key_file: true,
+  region: true,
+  log_level: true,
+  prometheus: { port: true, username: true, password: true },
+  logging: { level: true, json: true, sample: true, pion_level: true },
+  rtc: {
+    tcp_port: true,
+    port_range_start: true,
+    port_range_end: true,
+    udp_port: true,
+    use_external_ip: true,
+    node_ip: true,
+    stun_servers: true,
+    turn_servers: true,
+    use_ice_lite: true,
+  },
+  redis: {
+    address: true,
+    username: true,
+    password: true,
+    db: true,
+    tls: { enabled: true, insecure: true, server_name: true, ca_cert_file: true },
+    sentinel_master_name: true,
+    sentinel_addresses: true,
+    cluster_addresses: true,
+    dial_timeout: true,
+    read_timeout: true,
+    write_timeout: true,
+    pool_size: true,
+  },
+  turn: {
+    enabled: true,
+    domain: true,
+    tls_port: true,
+    udp_port: true,
+    external_tls: true,
+    cert_file: true,
+    key_file: true,
+    relay_range_start: true,
+    relay_range_end: true,
+  },
+  webhook: { api_key: true, urls: true },
+  room: { auto_create: true, empty_timeout: true, departure_timeout: true, max_participants: true, enabled_codecs: true },
+  node_selector: { kind: true, sort_by: true, sysload_limit: true },
+  agents: { target_load: true },
+} as const satisfies KeyTree;
+
+/**
+ * Dotted paths of the keys in `config` that `allowed` does not document, sorted. A documented
+ * section given something other than a mapping (e.g. `rtc: 7881`) is reported as well.
+ */
+export function undocumentedKeys(config: unknown, allowed: KeyTree = LIVEKIT_DOCUMENTED_KEYS): string[] {
+  const found: string[] = [];
+  walk(config, allowed, '', found);
+  return found.sort();
+}
+
+function walk(value: unknown, allowed: KeyTree, prefix: string, found: string[]): void {
+  if (!isPlainObject(value)) {
+    found.push(prefix === '' ? '(root is not a mapping)' : `${prefix} (not a mapping)`);
+    return;
+  }
+  for (const [key, child] of Object.entries(value)) {
+    const path = prefix === '' ? key : `${prefix}.${key}`;
+    const rule = Object.hasOwn(allowed, key) ? allowed[key] : undefined;
+    if (rule === undefined) found.push(path);
+    else if (rule !== true) walk(child, rule, path, found);
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Builds the livekit.yaml object for one node. Throws on an argument LiveKit would reject. */
+export function livekitConfig(args: LivekitConfigArgs): LivekitConfig {
+  assertApiKeyName('apiKey', args.apiKey);
+  assertHostname('turnDomain', args.turnDomain);
+  if (args.webhookUrls.length === 0) throw new Error('webhookUrls must name at least one receiver (the intake)');
+  for (const url of args.webhookUrls) assertHttpUrl('webhookUrls', url);
+  const emptyTimeoutSeconds = args.roomEmptyTimeoutSeconds ?? 300;
+  const departureTimeoutSeconds = args.roomDepartureTimeoutSeconds ?? 20;
+  assertWholeNumber('roomEmptyTimeoutSeconds', emptyTimeoutSeconds, 1);
+  assertWholeNumber('roomDepartureTimeoutSeconds', departureTimeoutSeconds, 0);
+  if (args.maxParticipantsPerRoom !== undefined) assertWholeNumber('maxParticipantsPerRoom', args.maxParticipantsPerRoom, 2);
+  if (args.agentTargetLoad !== undefined && !(args.agentTargetLoad > 0 && args.agentTargetLoad <= 1)) {
+    throw new Error(`agentTargetLoad must be in (0, 1], got ${args.agentTargetLoad}`);
+  }
+
+  const config: LivekitConfig = {
+    port: LIVEKIT_HTTP_PORT,
+    rtc: {
+      tcp_port: LIVEKIT_RTC_TCP_PORT,
+      port_range_start: LIVEKIT_RTC_UDP_PORT_RANGE.start,
+      port_range_end: LIVEKIT_RTC_UDP_PORT_RANGE.end,
+      // AWS nodes have a private address NATed to a public one: discover the public one over STUN.
+      use_external_ip: true,
+    },
+    turn: {
+      enabled: true,
+      domain: args.turnDomain,
+      tls_port: LIVEKIT_TURN_TLS_PORT,
+      udp_port: LIVEKIT_TURN_UDP_PORT,
+      // The NLB (mid, large) or Caddy (small) terminates TLS and forwards plain TCP to tls_port.
+      external_tls: true,
+    },
+    prometheus: { port: LIVEKIT_PROMETHEUS_PORT },
+    webhook: { api_key: args.apiKey, urls: [...args.webhookUrls] },
+    room: {
+      empty_timeout: emptyTimeoutSeconds,
+      departure_timeout: departureTimeoutSeconds,
+      ...(args.maxParticipantsPerRoom !== undefined ? { max_participants: args.maxParticipantsPerRoom } : {}),
+    },
+    logging: { json: true, level: args.logLevel ?? 'info' },
+  };
+  if (args.redis) {
+    const host = redisHost(args.redis.address);
+    // Setting `redis` switches LiveKit to multi-node mode. ElastiCache speaks TLS only (transit
+    // encryption is required for AUTH); the password comes from REDIS_PASSWORD.
+    config.redis = { address: args.redis.address, tls: { enabled: true, server_name: host } };
+    // Spread rooms by load rather than at random across the nodes.
+    config.node_selector = { kind: 'sysload', sort_by: 'sysload' };
+  }
+  if (args.agentTargetLoad !== undefined) config.agents = { target_load: args.agentTargetLoad };
+  return config;
+}
+
+/** livekit.yaml text for one node (see livekitConfig). */
+export function renderLivekitConfig(args: LivekitConfigArgs): string {
+  const config = livekitConfig(args);
+  const undocumented = undocumentedKeys(config);
+  // Unreachable unless livekitConfig grows a key the reference does not list: fail here, not at boot.
+  if (undocumented.length > 0) throw new Error(`livekit.yaml would contain undocumented keys: ${undocumented.join(', ')}`);
+  const secretEnv = config.redis ? `${LIVEKIT_SECRET_ENV.keys} and ${LIVEKIT_SECRET_ENV.redisPassword}` : LIVEKIT_SECRET_ENV.keys;
+  const comment = [
+    ' Rendered by voice-agent-infra (components/livekit). Holds no secret: livekit-server reads',
+    ` ${secretEnv} from an env file the boot script writes from Secrets Manager.`,
+  ].join('\n');
+  return toYamlText(config, comment);
+}
+
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
+
+/** Throws unless `value` is a lower-case DNS name with at least two labels. */
+export function assertHostname(name: string, value: string): void {
+  if (!HOSTNAME.test(value)) throw new Error(`${name} must be a lower-case DNS name such as turn.voice.example.com, got "${value}"`);
+}
+
+/** Throws unless `value` can be a LiveKit API key name (an identifier such as "APIb3x9kQ2"). */
+export function assertApiKeyName(name: string, value: string): void {
+  // Whitespace or a colon would break LIVEKIT_KEYS ("<key>: <secret>").
+  if (!/^[A-Za-z0-9_-]{3,64}$/.test(value)) {
+    throw new Error(`${name} must be 3-64 letters, digits, "_" or "-" (a LiveKit API key name), got "${value}"`);
+  }
+}
+
+function assertHttpUrl(name: string, value: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`${name} must be http(s) URLs, got "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${name} must be http(s) URLs, got "${value}"`);
+  // Credentials in a webhook URL would put a secret in user data.
+  if (url.username !== '' || url.password !== '') throw new Error(`${name} must not carry credentials`);
+}
+
+function assertWholeNumber(name: string, value: number, min: number): void {
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be a whole number >= ${min}, got ${value}`);
+}
+
+function redisHost(address: string): string {
+  const match = /^([a-z0-9.-]+):(\d{1,5})$/i.exec(address);
+  if (!match || Number(match[2]) < 1 || Number(match[2]) > 65_535) {
+    throw new Error(`redis.address must be host:port, e.g. master.vai.abc123.use1.cache.amazonaws.com:6379, got "${address}"`);
+  }
+  return match[1]!;
+}

@@ -1,0 +1,85 @@
+/**
+ * Shared arguments for the livekit renderer tests: one realistic node per role, the way the AWS
+ * components will call the renderers, plus sample secret values the renderers must never see.
+ */
+import { type CloudInitArgs, type NodeRole, secretArn, type SecretArn } from '../../components/livekit/index.js';
+
+export const ACCOUNT = '123456789012';
+export const REGION = 'us-east-1';
+export const API_KEY = 'APIb3x9kQ2';
+export const AGENT_IMAGE = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/voice-agent:1.4.0`;
+export const ELASTICACHE_HOST = 'master.vai-large.abc123.use1.cache.amazonaws.com';
+
+export function arn(name: string, region = REGION): SecretArn {
+  return secretArn(`arn:aws:secretsmanager:${region}:${ACCOUNT}:secret:voice-agent/${name}-AbCdEf`);
+}
+
+export const ARNS = {
+  livekitApiSecret: arn('livekit-api-secret'),
+  intakeToken: arn('intake-token'),
+  // A different region on purpose: the boot script must read each secret from its own region.
+  redisAuthToken: arn('redis-auth-token', 'eu-west-1'),
+  alertWebhookUrl: arn('alert-webhook-url'),
+} as const;
+
+/**
+ * What Secrets Manager holds in the tests. Distinctive values so a leak is unmistakable; the
+ * Redis token carries characters that must be percent-encoded in REDIS_URL.
+ */
+export const SAMPLE_SECRETS: Record<keyof typeof ARNS, string> = {
+  livekitApiSecret: 'LkSecretCanary7d1f0c9e8b7a6f5e4d3c2b1a0f9e8d7c',
+  intakeToken: 'IntakeTokenCanary5a4b3c2d1e0f',
+  redisAuthToken: 'RedisCanary:p@ss/w0rd+%&#!',
+  alertWebhookUrl: 'https://hooks.example.com/services/T000/B000/AlertCanary9f8e7d',
+};
+
+export const SECRET_BY_ARN: Record<string, string> = Object.fromEntries(
+  (Object.keys(ARNS) as Array<keyof typeof ARNS>).map((key) => [ARNS[key], SAMPLE_SECRETS[key]]),
+);
+
+const livekit = { turnDomain: 'turn.voice.example.com' };
+
+/** One node per role, every optional secret set (the most the boot script has to do). */
+export function nodeArgs(role: NodeRole): CloudInitArgs {
+  const base = {
+    agentImage: AGENT_IMAGE,
+    livekitApiKey: API_KEY,
+    livekitApiSecretArn: ARNS.livekitApiSecret,
+    alertWebhookUrlArn: ARNS.alertWebhookUrl,
+  };
+  switch (role) {
+    case 'small':
+      return {
+        ...base,
+        role,
+        domain: 'voice.example.com',
+        acmeEmail: 'ops@example.com',
+        livekit,
+        intakeTokenArn: ARNS.intakeToken,
+        fleetCapacitySessions: 20,
+      };
+    case 'livekit-mid':
+      return { ...base, role, livekit, intakeTokenArn: ARNS.intakeToken, redisAuthTokenArn: ARNS.redisAuthToken, redisMaxMemoryMiB: 2048 };
+    case 'livekit-large':
+      return {
+        ...base,
+        role,
+        livekit,
+        intakeTokenArn: ARNS.intakeToken,
+        redis: { host: ELASTICACHE_HOST, tls: true, authTokenArn: ARNS.redisAuthToken },
+        cloudWatchLogs: { group: '/voice-agent/large', region: REGION },
+      };
+    case 'agent':
+      return {
+        ...base,
+        role,
+        livekitUrl: 'wss://voice.example.com',
+        redis: { host: ELASTICACHE_HOST, tls: true, authTokenArn: ARNS.redisAuthToken },
+      };
+  }
+}
+
+/** Value at a dotted path of a parsed document ("rtc.tcp_port"). */
+export function at(value: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], value);
+}
