@@ -1,0 +1,165 @@
+/**
+ * Agent workers (mid, large): an autoscaling group running the voice-agent image, sized min/max
+ * by the plan. Large scales with two target-tracking policies: queue backlog per in-service
+ * instance (metric math over the waiting-calls metric the dispatcher publishes) and CPU. Target
+ * tracking scales out when any policy asks and in only when all agree, so the CPU policy holds
+ * the fleet while calls are active and the queue is empty.
+ */
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { CLOUDWATCH_STACK_DIMENSION, METRICS } from '@voice-agent-infra/common';
+import type { CpuArchitecture } from '../plan/instances.js';
+import type { Range } from '../plan/plan.js';
+import { nodeAmiId, type Tags } from './common.js';
+import { groupArgs, INSTANCE_WARMUP_SECONDS, launchTemplateArgs } from './scaling-group.js';
+
+/** Agent CPU the fleet aims for: below the worker's 0.7 load threshold, so capacity arrives before workers refuse jobs. */
+export const AGENT_CPU_TARGET_PERCENT = 50;
+/** The smallest backlog target: any waiting call is a reason to scale out. */
+export const MIN_BACKLOG_TARGET = 0.1;
+
+/**
+ * Acceptable waiting calls per instance: what one instance starts within the acceptable wait
+ * (AWS's backlog-per-instance pattern: acceptable latency / time per message). One worker starts
+ * sessionsPerWorker / callSeconds calls a second at steady state.
+ */
+export function backlogPerInstanceTarget(args: { maxWaitSeconds: number; avgCallMinutes: number; sessionsPerWorker: number }): number {
+  const callsPerSecond = args.sessionsPerWorker / (args.avgCallMinutes * 60);
+  const target = args.maxWaitSeconds * callsPerSecond;
+  return Math.max(MIN_BACKLOG_TARGET, Math.round(target * 100) / 100);
+}
+
+/**
+ * Metric math of the backlog policy: waiting calls (the stack's custom metric) over in-service
+ * instances (AWS/AutoScaling, needs group metrics). Exactly one query returns data.
+ */
+export function backlogMetrics(args: { namespace: string; stack: string; groupName: pulumi.Input<string> }) {
+  return [
+    {
+      id: 'waiting',
+      label: 'calls waiting for an agent',
+      metricStat: {
+        metric: {
+          namespace: args.namespace,
+          metricName: METRICS.queueWaitingCalls.cloudWatch,
+          dimensions: [{ name: CLOUDWATCH_STACK_DIMENSION, value: args.stack }],
+        },
+        stat: 'Average',
+      },
+      returnData: false,
+    },
+    {
+      id: 'instances',
+      label: 'in-service agent instances',
+      metricStat: {
+        metric: { namespace: 'AWS/AutoScaling', metricName: 'GroupInServiceInstances', dimensions: [{ name: 'AutoScalingGroupName', value: args.groupName }] },
+        stat: 'Average',
+      },
+      returnData: false,
+    },
+    { id: 'backlog', label: 'waiting calls per in-service instance', expression: 'waiting / instances', returnData: true },
+  ];
+}
+
+export interface AgentFleetArgs {
+  /** Instance type chosen by the plan (plan.agents.instanceType), e.g. "c7i.xlarge". */
+  instanceType: string;
+  /** Its CPU architecture (plan.agents.architecture): picks the AMI. */
+  architecture: CpuArchitecture;
+  /** Workers at the busy hour and at the spike (plan.agents.workers). */
+  workers: Range;
+  /** Public subnets across zones. */
+  subnetIds: pulumi.Input<string[]>;
+  /** The agents' security group (no ingress). */
+  securityGroupIds: pulumi.Input<string>[];
+  /** Instance profile ARN (InstanceRole). */
+  instanceProfileArn: pulumi.Input<string>;
+  /** cloud-init user data, plain text (no secret). */
+  userData: pulumi.Input<string>;
+  /** Root volume, GiB of encrypted gp3 (plan.costInputs.rootVolumeGiB). */
+  rootVolumeGiB: number;
+  /** Target tracking (large); null keeps the group at its plan size (mid: min = max). */
+  scaling: null | {
+    /** Target of waiting calls per in-service instance (backlogPerInstanceTarget). */
+    backlogPerInstance: number;
+    /** Average CPU percent to hold; default 50. */
+    cpuPercent?: number;
+    /** CloudWatch namespace and Stack dimension of the waiting-calls metric. */
+    metricsNamespace: string;
+    stack: string;
+  };
+  /** Tags on every resource. */
+  tags: Tags;
+}
+
+/** Launch template, autoscaling group and (large) its two target-tracking policies. */
+export class AgentFleet extends pulumi.ComponentResource {
+  public readonly launchTemplate: aws.ec2.LaunchTemplate;
+  public readonly group: aws.autoscaling.Group;
+  public readonly policies: aws.autoscaling.Policy[] = [];
+
+  constructor(name: string, args: AgentFleetArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('voice-agent-infra:aws:AgentFleet', name, {}, opts);
+    this.launchTemplate = new aws.ec2.LaunchTemplate(
+      `${name}`,
+      launchTemplateArgs({
+        name,
+        instanceType: args.instanceType,
+        amiId: nodeAmiId(args.architecture, { parent: this }),
+        instanceProfileArn: args.instanceProfileArn,
+        securityGroupIds: args.securityGroupIds,
+        userData: args.userData,
+        rootVolumeGiB: args.rootVolumeGiB,
+        tags: args.tags,
+        component: 'agent-fleet',
+      }),
+      { parent: this },
+    );
+    this.group = new aws.autoscaling.Group(
+      `${name}`,
+      groupArgs({
+        name,
+        size: args.workers,
+        subnetIds: args.subnetIds,
+        launchTemplateId: this.launchTemplate.id,
+        launchTemplateVersion: this.launchTemplate.latestVersion.apply(String),
+        tags: args.tags,
+        component: 'agent-fleet',
+      }),
+      { parent: this },
+    );
+    if (args.scaling) {
+      this.policies.push(
+        new aws.autoscaling.Policy(
+          `${name}-backlog`,
+          {
+            autoscalingGroupName: this.group.name,
+            policyType: 'TargetTrackingScaling',
+            estimatedInstanceWarmup: INSTANCE_WARMUP_SECONDS,
+            targetTrackingConfiguration: {
+              targetValue: args.scaling.backlogPerInstance,
+              customizedMetricSpecification: {
+                metrics: backlogMetrics({ namespace: args.scaling.metricsNamespace, stack: args.scaling.stack, groupName: this.group.name }),
+              },
+            },
+          },
+          { parent: this },
+        ),
+        new aws.autoscaling.Policy(
+          `${name}-cpu`,
+          {
+            autoscalingGroupName: this.group.name,
+            policyType: 'TargetTrackingScaling',
+            estimatedInstanceWarmup: INSTANCE_WARMUP_SECONDS,
+            targetTrackingConfiguration: {
+              targetValue: args.scaling.cpuPercent ?? AGENT_CPU_TARGET_PERCENT,
+              predefinedMetricSpecification: { predefinedMetricType: 'ASGAverageCPUUtilization' },
+            },
+          },
+          { parent: this },
+        ),
+      );
+    }
+    this.registerOutputs({ groupName: this.group.name, launchTemplateId: this.launchTemplate.id });
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The instance role of one compute group (LiveKit nodes, or agent workers), least privilege:
+ * read this stack's secrets (by ARN, nothing else), put metrics into the stack's namespace only,
+ * write to the stack's log group, pull the agent image, and SSM Session Manager for operators
+ * (no SSH key, no port 22).
+ */
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { named, type Tags } from './common.js';
+
+/** AWS's managed policy for Session Manager and the SSM agent. */
+export const SSM_CORE_POLICY_ARN = 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore';
+
+export interface PolicyStatement {
+  Sid: string;
+  Effect: 'Allow';
+  Action: string[];
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, string>>;
+}
+
+export interface PolicyDocument {
+  Version: '2012-10-17';
+  Statement: PolicyStatement[];
+}
+
+export interface InstancePolicyInputs {
+  /** Secrets this group reads at boot (ARNs). */
+  secretArns: readonly string[];
+  /** The only CloudWatch namespace it may put metrics into. */
+  metricsNamespace: string;
+  /** Log group ARN (without the trailing ":*"). */
+  logGroupArn: string;
+  /** ECR repository of the agent image, or null for an image outside ECR. */
+  ecrRepositoryArn: string | null;
+}
+
+/** The inline policy of an instance role. Pure, so the grants are tested as data. */
+export function instancePolicyDocument(inputs: InstancePolicyInputs): PolicyDocument {
+  const statements: PolicyStatement[] = [
+    { Sid: 'ReadStackSecrets', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: [...inputs.secretArns] },
+    {
+      Sid: 'PutStackMetrics',
+      Effect: 'Allow',
+      Action: ['cloudwatch:PutMetricData'],
+      // PutMetricData has no resource ARN; the namespace condition is the only way to scope it.
+      Resource: '*',
+      Condition: { StringEquals: { 'cloudwatch:namespace': inputs.metricsNamespace } },
+    },
+    {
+      Sid: 'WriteStackLogs',
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+      Resource: [inputs.logGroupArn, `${inputs.logGroupArn}:*`],
+    },
+  ];
+  if (inputs.ecrRepositoryArn) {
+    // GetAuthorizationToken has no resource scope; the pull itself is limited to the one repository.
+    statements.push({ Sid: 'EcrLogin', Effect: 'Allow', Action: ['ecr:GetAuthorizationToken'], Resource: '*' });
+    statements.push({
+      Sid: 'PullAgentImage',
+      Effect: 'Allow',
+      Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
+      Resource: inputs.ecrRepositoryArn,
+    });
+  }
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+/** The EC2 trust policy: only EC2 instances assume the role. */
+export const EC2_ASSUME_ROLE_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
+
+/**
+ * The ECR repository ARN of an image reference (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>[:tag|@digest]`),
+ * or null for a registry outside ECR (nothing to grant).
+ */
+export function ecrRepositoryArnOfImage(image: string, partition = 'aws'): string | null {
+  const match = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)/.exec(image);
+  if (!match) return null;
+  return `arn:${partition}:ecr:${match[2]}:${match[1]}:repository/${match[3]}`;
+}
+
+export interface InstanceRoleArgs {
+  /** Secrets this group reads at boot (ARNs from StackSecrets). */
+  secretArns: pulumi.Input<string>[];
+  /** CloudWatch namespace of the stack's metrics (DEFAULT_METRICS_NAMESPACE). */
+  metricsNamespace: string;
+  /** The stack's log group ARN. */
+  logGroupArn: pulumi.Input<string>;
+  /** ECR repository ARN of the agent image, or null when the image is outside ECR. */
+  ecrRepositoryArn: pulumi.Input<string | null>;
+  /** Tags on the role. */
+  tags: Tags;
+}
+
+/** An IAM role, its inline least-privilege policy, SSM core, and the instance profile. */
+export class InstanceRole extends pulumi.ComponentResource {
+  public readonly role: aws.iam.Role;
+  public readonly instanceProfile: aws.iam.InstanceProfile;
+
+  constructor(name: string, args: InstanceRoleArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('voice-agent-infra:aws:InstanceRole', name, {}, opts);
+    this.role = new aws.iam.Role(
+      `${name}`,
+      { assumeRolePolicy: EC2_ASSUME_ROLE_POLICY, description: 'Voice agent instances: stack secrets, metrics, logs, image pull, SSM', tags: named(args.tags, name, 'iam') },
+      { parent: this },
+    );
+    new aws.iam.RolePolicy(
+      `${name}-policy`,
+      {
+        role: this.role.id,
+        policy: pulumi
+          .all([pulumi.all(args.secretArns), args.logGroupArn, args.ecrRepositoryArn])
+          .apply(([secretArns, logGroupArn, ecrRepositoryArn]) =>
+            JSON.stringify(instancePolicyDocument({ secretArns, metricsNamespace: args.metricsNamespace, logGroupArn, ecrRepositoryArn })),
+          ),
+      },
+      { parent: this },
+    );
+    new aws.iam.RolePolicyAttachment(`${name}-ssm`, { role: this.role.name, policyArn: SSM_CORE_POLICY_ARN }, { parent: this });
+    this.instanceProfile = new aws.iam.InstanceProfile(`${name}`, { role: this.role.name, tags: named(args.tags, name, 'iam') }, { parent: this });
+    this.registerOutputs({ roleArn: this.role.arn, instanceProfileArn: this.instanceProfile.arn });
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * LiveKit nodes of the large tier: an autoscaling group of public-IP instances (ICE candidates
+ * carry each node's own address) registered with the NLB target groups, sized min/max by the
+ * plan, scaled on CPU (LiveKit's Helm chart uses 60%). Each node also runs the intake and the
+ * dispatcher (role livekit-large), so webhooks stay on loopback; Redis is ElastiCache.
+ */
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import type { CpuArchitecture } from '../plan/instances.js';
+import type { Range } from '../plan/plan.js';
+import { nodeAmiId, type Tags } from './common.js';
+import { groupArgs, INSTANCE_WARMUP_SECONDS, launchTemplateArgs } from './scaling-group.js';
+
+/** Average CPU the LiveKit group holds (livekit-helm's HPA target). */
+export const LIVEKIT_CPU_TARGET_PERCENT = 60;
+
+export interface LivekitClusterArgs {
+  /** Instance type from the plan (plan.livekit.instanceType). */
+  instanceType: string;
+  /** Its CPU architecture (plan.livekit.architecture). */
+  architecture: CpuArchitecture;
+  /** Nodes at the busy hour and at the spike (plan.livekit.nodes). */
+  nodes: Range;
+  /** Public subnets across zones. */
+  subnetIds: pulumi.Input<string[]>;
+  /** The LiveKit security group. */
+  securityGroupIds: pulumi.Input<string>[];
+  /** Instance profile ARN (InstanceRole). */
+  instanceProfileArn: pulumi.Input<string>;
+  /** cloud-init user data, plain text (no secret). */
+  userData: pulumi.Input<string>;
+  /** Root volume, GiB of encrypted gp3. */
+  rootVolumeGiB: number;
+  /** NLB target groups (signalling, TURN/TLS, operator). */
+  targetGroupArns: pulumi.Input<string>[];
+  /** Average CPU percent to hold; default 60. */
+  cpuPercent?: number;
+  /** Tags on every resource. */
+  tags: Tags;
+}
+
+/** Launch template, autoscaling group behind the NLBs, CPU target tracking. */
+export class LivekitCluster extends pulumi.ComponentResource {
+  public readonly launchTemplate: aws.ec2.LaunchTemplate;
+  public readonly group: aws.autoscaling.Group;
+  public readonly cpuPolicy: aws.autoscaling.Policy;
+
+  constructor(name: string, args: LivekitClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('voice-agent-infra:aws:LivekitCluster', name, {}, opts);
+    this.launchTemplate = new aws.ec2.LaunchTemplate(
+      `${name}`,
+      launchTemplateArgs({
+        name,
+        instanceType: args.instanceType,
+        amiId: nodeAmiId(args.architecture, { parent: this }),
+        instanceProfileArn: args.instanceProfileArn,
+        securityGroupIds: args.securityGroupIds,
+        userData: args.userData,
+        rootVolumeGiB: args.rootVolumeGiB,
+        tags: args.tags,
+        component: 'livekit',
+      }),
+      { parent: this },
+    );
+    this.group = new aws.autoscaling.Group(
+      `${name}`,
+      groupArgs({
+        name,
+        size: args.nodes,
+        subnetIds: args.subnetIds,
+        launchTemplateId: this.launchTemplate.id,
+        launchTemplateVersion: this.launchTemplate.latestVersion.apply(String),
+        targetGroupArns: args.targetGroupArns,
+        tags: args.tags,
+        component: 'livekit',
+      }),
+      { parent: this },
+    );
+    this.cpuPolicy = new aws.autoscaling.Policy(
+      `${name}-cpu`,
+      {
+        autoscalingGroupName: this.group.name,
+        policyType: 'TargetTrackingScaling',
+        estimatedInstanceWarmup: INSTANCE_WARMUP_SECONDS,
+        targetTrackingConfiguration: {
+          targetValue: args.cpuPercent ?? LIVEKIT_CPU_TARGET_PERCENT,
+          predefinedMetricSpecification: { predefinedMetricType: 'ASGAverageCPUUtilization' },
+        },
+      },
+      { parent: this },
+    );
+    this.registerOutputs({ groupName: this.group.name, launchTemplateId: this.launchTemplate.id });
+  }
+}

@@ -1,0 +1,336 @@
+/**
+ * AwsVoiceStack: the whole AWS stack of one tier, built from the plan. It decides nothing about
+ * sizes: instance types, counts, ASG min/max and the ElastiCache node come from the plan; ports
+ * come from LiveKit's port table; names and access from the validated `aws` config.
+ *
+ * - small: one instance (LiveKit, Caddy for TLS, Redis, intake, dispatcher, agent) + Elastic IP.
+ * - mid: one LiveKit node (+ Redis, intake, dispatcher) + Elastic IP behind two NLBs (signalling,
+ *   TURN/TLS); agent workers in an autoscaling group of the plan's fixed size.
+ * - large: LiveKit autoscaling group (intake and dispatcher on every node) behind the NLBs,
+ *   ElastiCache, agent workers scaled on backlog per instance and CPU.
+ * Every tier: secrets in Secrets Manager, the agent image in ECR, logs, dashboard, alarms.
+ */
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { DEFAULT_METRICS_NAMESPACE } from '@voice-agent-infra/common';
+import type { StackConfig } from '../config.js';
+import { DEFAULT_INTAKE_PORT, localIntakeWebhookUrl } from '../livekit/ports.js';
+import type { DeploymentPlan } from '../plan/plan.js';
+import { AgentFleet, backlogPerInstanceTarget } from './agent-fleet.js';
+import { AgentImage } from './agent-image.js';
+import { named, stackTags } from './common.js';
+import { DnsRecords, type DnsTarget, TlsCertificate } from './dns.js';
+import { InstanceRole } from './instance-role.js';
+import { LivekitCluster } from './livekit-cluster.js';
+import { LivekitNode } from './livekit-node.js';
+import { LoadBalancers, OPERATOR_LISTENER_PORT } from './load-balancers.js';
+import { type CpuSource, Monitoring } from './monitoring.js';
+import { Network } from './network.js';
+import { ManagedRedis } from './redis.js';
+import { StackSecrets } from './secrets.js';
+import { SecurityGroups } from './security-groups.js';
+import { nodeUserData } from './user-data.js';
+import { validateAwsConfig } from './validate.js';
+
+/** Days the stack's container logs are kept (EMF metric lines included). */
+export const LOG_RETENTION_DAYS = 30;
+
+export interface AwsVoiceStackArgs {
+  /** Stack name (pulumi.getStack()): tags, the metrics' Stack dimension, secret and log names. */
+  stack: string;
+  /** The validated stack config (configFromPulumi). */
+  config: StackConfig;
+  /** The capacity plan (planDeployment): every size comes from it. */
+  plan: DeploymentPlan;
+  /** Repository root: the agent image's build context. */
+  repoRoot: string;
+}
+
+/** Secret ARNs of the stack (never values). */
+export interface StackSecretArns {
+  livekitApiSecret: pulumi.Output<string>;
+  intakeToken: pulumi.Output<string>;
+  redisAuth?: pulumi.Output<string>;
+}
+
+/** The AWS voice stack of one tier. */
+export class AwsVoiceStack extends pulumi.ComponentResource {
+  /** wss://<domain>: what clients and agents dial. */
+  public readonly livekitUrl: pulumi.Output<string>;
+  /** Where LiveKit posts its webhooks: the intake on the same node (loopback). */
+  public readonly webhookUrl: pulumi.Output<string>;
+  /** The operators' intake endpoint (the NLB's operator listener), when operator CIDRs are configured. */
+  public readonly operatorUrl: pulumi.Output<string | undefined>;
+  public readonly dashboardUrl: pulumi.Output<string>;
+  public readonly alertTopicArn: pulumi.Output<string>;
+  public readonly secretArns: StackSecretArns;
+  /** LiveKit API key name (an identifier) and secret (a Pulumi secret). */
+  public readonly apiKey: pulumi.Output<string>;
+  public readonly apiSecret: pulumi.Output<string>;
+  /** DNS records of the stack: created in the zone, or to create by hand. */
+  public readonly dnsRecords: pulumi.Output<string[]>;
+  public readonly agentImage: pulumi.Output<string>;
+  public readonly vpcId: pulumi.Output<string>;
+  /** The single node's Elastic IP (small, mid). */
+  public readonly livekitPublicIp?: pulumi.Output<string>;
+  /** Autoscaling group names (large: LiveKit and agents; mid: agents). */
+  public readonly groupNames: pulumi.Output<string>[];
+
+  constructor(name: string, args: AwsVoiceStackArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('voice-agent-infra:aws:AwsVoiceStack', name, {}, opts);
+    const { plan, stack } = args;
+    const placement = validateAwsConfig(args.config, plan);
+    const tier = plan.tier;
+    const tags = stackTags(stack, tier);
+    const child = { parent: this };
+    const intakePort = DEFAULT_INTAKE_PORT;
+    const namespace = DEFAULT_METRICS_NAMESPACE;
+    const operator = tier !== 'small' && placement.operatorCidrs.length > 0 ? { intakePort } : null;
+
+    const network = new Network(`${name}-network`, { existing: placement.existing, tags }, child);
+    const groups = new SecurityGroups(
+      `${name}-sg`,
+      {
+        vpcId: network.vpcId,
+        layout: {
+          tlsTerminator: tier === 'small' ? 'caddy' : 'nlb',
+          agentFleet: tier !== 'small',
+          redis: tier === 'small' ? 'node-loopback' : tier === 'mid' ? 'node-shared' : 'managed',
+          intakePort,
+          operatorListenerPort: operator ? OPERATOR_LISTENER_PORT : null,
+          operatorCidrs: placement.operatorCidrs,
+        },
+        tags,
+      },
+      child,
+    );
+    // small's Redis is on loopback without AUTH; mid's is reached by the agent fleet, large's is ElastiCache.
+    const secrets = new StackSecrets(`${name}-secrets`, { namePrefix: `voice-agent/${stack}/`, redisAuth: tier !== 'small', tags }, child);
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { name: `/voice-agent/${stack}`, retentionInDays: LOG_RETENTION_DAYS, tags: named(tags, `${name}-logs`, 'monitoring') },
+      child,
+    );
+    const image = new AgentImage(
+      `${name}-agent-image`,
+      {
+        ...(placement.agentImage ? { prebuiltImage: placement.agentImage } : {}),
+        architectures: [plan.agents.architecture, plan.livekit.architecture],
+        contextDir: args.repoRoot,
+        tags,
+      },
+      child,
+    );
+
+    const roleArgs = { metricsNamespace: namespace, logGroupArn: logGroup.arn, ecrRepositoryArn: image.repositoryArn, tags };
+    const livekitRole = new InstanceRole(
+      `${name}-livekit-role`,
+      { ...roleArgs, secretArns: [secrets.livekitApiSecretArn, secrets.intakeTokenSecretArn, ...(secrets.redisAuthSecretArn ? [secrets.redisAuthSecretArn] : [])] },
+      child,
+    );
+
+    // Load balancers and their certificate (mid, large).
+    let lbs: LoadBalancers | undefined;
+    if (plan.loadBalancer) {
+      if (!placement.certificate) throw new Error('validateAwsConfig returned no certificate for a tier with load balancers');
+      const certificate = new TlsCertificate(
+        `${name}-cert`,
+        { domain: placement.domain, turnDomain: placement.turnDomain, source: placement.certificate, tags },
+        child,
+      );
+      lbs = new LoadBalancers(
+        `${name}-lb`,
+        {
+          roles: plan.loadBalancerRoles,
+          vpcId: network.vpcId,
+          subnetIds: network.subnetIds,
+          securityGroupId: groups.nlb!.id,
+          certificateArn: certificate.certificateArn,
+          operator,
+          tags,
+        },
+        child,
+      );
+    }
+
+    // Redis: ElastiCache on large; the LiveKit node's own otherwise.
+    let redis: ManagedRedis | undefined;
+    if (plan.redis.mode === 'managed') {
+      redis = new ManagedRedis(
+        `${name}-redis`,
+        {
+          nodeType: plan.redis.nodeType,
+          replicas: plan.redis.replicas,
+          engine: plan.redis.engine,
+          subnetIds: network.subnetIds,
+          securityGroupId: groups.redis!.id,
+          authToken: secrets.redisAuthToken!,
+          tags,
+        },
+        child,
+      );
+    }
+
+    const bootCommon = {
+      stack,
+      region: placement.region,
+      domain: placement.domain,
+      turnDomain: placement.turnDomain,
+      agentImage: image.imageRef,
+      apiKey: secrets.apiKey,
+      livekitApiSecretArn: secrets.livekitApiSecretArn,
+      intakeTokenArn: secrets.intakeTokenSecretArn,
+      intakePort,
+      metricsNamespace: namespace,
+      logGroupName: logGroup.name,
+      ...(secrets.redisAuthSecretArn ? { redisAuthTokenArn: secrets.redisAuthSecretArn } : {}),
+    };
+    const rootVolumeGiB = plan.costInputs.rootVolumeGiB;
+
+    // LiveKit: one node (small, mid) or an autoscaling group (large).
+    let node: LivekitNode | undefined;
+    let cluster: LivekitCluster | undefined;
+    if (tier === 'large') {
+      if (!redis) throw new Error('the large tier needs managed Redis (plan.redis.mode)');
+      cluster = new LivekitCluster(
+        `${name}-livekit`,
+        {
+          instanceType: plan.livekit.instanceType,
+          architecture: plan.livekit.architecture,
+          nodes: plan.livekit.nodes,
+          subnetIds: network.subnetIds,
+          securityGroupIds: [groups.livekit.id],
+          instanceProfileArn: livekitRole.instanceProfile.arn,
+          userData: nodeUserData({ ...bootCommon, role: 'livekit-large', redis: { host: redis.primaryEndpoint, tls: true } }),
+          rootVolumeGiB,
+          targetGroupArns: lbs?.targetGroupArns ?? [],
+          tags,
+        },
+        child,
+      );
+    } else {
+      node = new LivekitNode(
+        `${name}-livekit`,
+        {
+          instanceType: plan.livekit.instanceType,
+          architecture: plan.livekit.architecture,
+          subnetId: network.subnetIds.apply((ids) => ids[0]!),
+          securityGroupIds: [groups.livekit.id],
+          instanceProfileName: livekitRole.instanceProfile.name,
+          userData: nodeUserData({
+            ...bootCommon,
+            role: tier === 'small' ? 'small' : 'livekit-mid',
+            ...(placement.alertEmail ? { acmeEmail: placement.alertEmail } : {}),
+          }),
+          rootVolumeGiB,
+          targetGroupArns: lbs?.targetGroupArns ?? [],
+          tags,
+        },
+        child,
+      );
+    }
+
+    // Agent workers (mid, large).
+    let fleet: AgentFleet | undefined;
+    const livekitUrl = `wss://${placement.domain}`;
+    if (!plan.agents.colocatedWithLivekit) {
+      const agentsRole = new InstanceRole(
+        `${name}-agents-role`,
+        { ...roleArgs, secretArns: [secrets.livekitApiSecretArn, ...(secrets.redisAuthSecretArn ? [secrets.redisAuthSecretArn] : [])] },
+        child,
+      );
+      const queueRedis = redis ? { host: redis.primaryEndpoint, tls: true } : { host: node!.privateIp, tls: false };
+      fleet = new AgentFleet(
+        `${name}-agents`,
+        {
+          instanceType: plan.agents.instanceType,
+          architecture: plan.agents.architecture,
+          workers: plan.agents.workers,
+          subnetIds: network.subnetIds,
+          securityGroupIds: [groups.agents!.id],
+          instanceProfileArn: agentsRole.instanceProfile.arn,
+          // Agents dial the public signalling name (through the NLB): the same path as any client.
+          userData: nodeUserData({ ...bootCommon, role: 'agent', redis: queueRedis, livekitUrl }),
+          rootVolumeGiB,
+          scaling:
+            tier === 'large'
+              ? {
+                  backlogPerInstance: backlogPerInstanceTarget({
+                    maxWaitSeconds: plan.assumptions.maxWaitSeconds,
+                    avgCallMinutes: plan.assumptions.avgCallMinutes,
+                    sessionsPerWorker: plan.agents.sessionsPerWorker,
+                  }),
+                  metricsNamespace: namespace,
+                  stack,
+                }
+              : null,
+          tags,
+        },
+        child,
+      );
+    }
+
+    // Names: the signalling and TURN names at the NLBs (mid, large) or the Elastic IP (small).
+    const target = (role: 'signalling' | 'turn-tls'): DnsTarget => {
+      const lb = lbs?.loadBalancers[role];
+      if (lb) return { kind: 'alias', dnsName: lb.dnsName, zoneId: lb.zoneId };
+      return { kind: 'address', ip: node!.publicIp };
+    };
+    const dns = new DnsRecords(
+      `${name}-dns`,
+      {
+        zoneId: placement.route53ZoneId,
+        records: [
+          { name: placement.domain, target: target('signalling') },
+          { name: placement.turnDomain, target: target('turn-tls') },
+        ],
+      },
+      child,
+    );
+
+    const cpuSources: Array<CpuSource<pulumi.Input<string>>> = [
+      node
+        ? { kind: 'instance', id: node.instance.id, label: tier === 'small' ? 'the box' : 'LiveKit node' }
+        : { kind: 'group', id: cluster!.group.name, label: 'LiveKit nodes' },
+      ...(fleet ? [{ kind: 'group' as const, id: fleet.group.name, label: 'agent workers' }] : []),
+    ];
+    const monitoring = new Monitoring(
+      `${name}-monitoring`,
+      {
+        stack,
+        region: placement.region,
+        namespace,
+        maxWaitSeconds: plan.assumptions.maxWaitSeconds,
+        cpuSources,
+        ...(placement.alertEmail ? { alertEmail: placement.alertEmail } : {}),
+        tags,
+      },
+      child,
+    );
+
+    this.livekitUrl = pulumi.output(livekitUrl);
+    this.webhookUrl = pulumi.output(localIntakeWebhookUrl(intakePort));
+    this.operatorUrl = pulumi.output(operator ? `https://${placement.domain}:${OPERATOR_LISTENER_PORT}` : undefined);
+    this.dashboardUrl = monitoring.dashboardUrl;
+    this.alertTopicArn = monitoring.topic.arn;
+    this.secretArns = {
+      livekitApiSecret: secrets.livekitApiSecretArn,
+      intakeToken: secrets.intakeTokenSecretArn,
+      ...(secrets.redisAuthSecretArn ? { redisAuth: secrets.redisAuthSecretArn } : {}),
+    };
+    this.apiKey = secrets.apiKey;
+    this.apiSecret = secrets.apiSecret;
+    this.dnsRecords = dns.summary;
+    this.agentImage = image.imageRef;
+    this.vpcId = network.vpcId;
+    this.livekitPublicIp = node?.publicIp;
+    this.groupNames = [...(cluster ? [cluster.group.name] : []), ...(fleet ? [fleet.group.name] : [])];
+    this.registerOutputs({
+      livekitUrl: this.livekitUrl,
+      webhookUrl: this.webhookUrl,
+      dashboardUrl: this.dashboardUrl,
+      secretArns: this.secretArns,
+      dnsRecords: this.dnsRecords,
+    });
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The offline resource plan: every resource the real program (index.ts) would create for a stack,
+ * from a run under Pulumi mocks (mock ids, secrets as "[secret]"), with the stack outputs. No
+ * cloud, no Pulumi CLI. Each stack runs in its own child process (Pulumi's runtime is per process).
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { ConfigError } from '../../components/config.js';
+import { REPO_ROOT } from './stacks.js';
+
+/** One resource of the plan. */
+export interface PlannedResource {
+  /** Pulumi type token, e.g. "aws:ec2/instance:Instance". */
+  type: string;
+  /** Logical name, e.g. "voice-livekit". */
+  name: string;
+  /** Parent's logical name (components nest: voice -> voice-agents -> ...); null at the top. */
+  parent: string | null;
+  /** Mock id (custom resources), null for components. */
+  id: string | null;
+  /** Inputs as the engine would receive them; secrets as "[secret]". */
+  inputs: Record<string, unknown>;
+}
+
+export interface OfflinePlan {
+  stack: string;
+  resources: PlannedResource[];
+  /** Stack outputs; secrets as "[secret]". */
+  outputs: Record<string, unknown>;
+}
+
+const CHILD = join(REPO_ROOT, 'scripts', 'lib', 'offline-plan-child.ts');
+
+/**
+ * Runs the program for one stack under mocks in a child process. A bad stack config rejects with
+ * a ConfigError naming the stack file and key; any other failure with an Error.
+ */
+export function offlinePlan(stack: string): Promise<OfflinePlan> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, stack], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8').trim();
+      if (code === 0) {
+        try {
+          resolve(JSON.parse(stdout) as OfflinePlan);
+        } catch (error) {
+          reject(new Error(`offline plan of ${stack}: unreadable output (${(error as Error).message})`));
+        }
+        return;
+      }
+      if (code === 2) {
+        try {
+          const { error } = JSON.parse(stdout) as { error: { key: string; value: unknown; allowed: string } };
+          reject(new ConfigError(`stacks/Pulumi.${stack}.yaml: voice-agent-infra:${error.key}`, error.value, error.allowed));
+          return;
+        } catch {
+          // fall through to the generic failure
+        }
+      }
+      reject(new Error(`offline plan of ${stack} failed (exit ${code}): ${stderr.split('\n').filter((l) => !l.startsWith('npm warn')).join(' ') || 'no message'}`));
+    });
+  });
+}
+
+/** Plans several stacks, two at a time (the machines have two cores). */
+export async function offlinePlans(stacks: readonly string[], concurrency = 2): Promise<OfflinePlan[]> {
+  const results: OfflinePlan[] = new Array(stacks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < stacks.length) {
+      const i = next++;
+      results[i] = await offlinePlan(stacks[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, stacks.length) }, worker));
+  return results;
+}
+
+/** The plan's resources as an indented tree (components first, then their children), one line each. */
+export function resourceTree(resources: readonly PlannedResource[]): string[] {
+  const children = new Map<string | null, PlannedResource[]>();
+  const names = new Set(resources.map((r) => r.name));
+  for (const r of resources) {
+    const parent = r.parent !== null && names.has(r.parent) ? r.parent : null;
+    children.set(parent, [...(children.get(parent) ?? []), r]);
+  }
+  const lines: string[] = [];
+  const visit = (parent: string | null, depth: number) => {
+    const list = [...(children.get(parent) ?? [])].sort((a, b) => Number(b.id === null) - Number(a.id === null) || a.name.localeCompare(b.name));
+    for (const r of list) {
+      lines.push(`${'  '.repeat(depth)}${r.name}  ${shortType(r.type)}`);
+      if (r.id === null) visit(r.name, depth + 1);
+    }
+  };
+  visit(null, 0);
+  return lines;
+}
+
+/** "aws:ec2/instance:Instance" -> "aws:ec2:Instance"; component types stay as they are. */
+export function shortType(type: string): string {
+  const [pkg, module, kind] = type.split(':');
+  if (!module || !kind) return type;
+  return `${pkg}:${module.split('/')[0]}:${kind}`;
+}

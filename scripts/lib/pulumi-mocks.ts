@@ -1,0 +1,307 @@
+/**
+ * Pulumi mocks that behave like the engine where this project's checks depend on it:
+ * - outputs are the inputs plus what the provider computes (ARNs, ids, endpoints, autonames),
+ *   deterministic, so two runs of the same program give the same offline plan;
+ * - secrets stay secret: a secret input comes back secret, and the properties providers mark
+ *   secret (RandomPassword.result, ...) are returned as Pulumi secrets, as the engine does;
+ * - every registered resource is recorded with its type, name, parent and inputs, secrets shown
+ *   as "[secret]".
+ * Used by the vitest setup file (tests/pulumi/setup-mocks.ts) and the offline plan
+ * (scripts/lib/offline-plan-child.ts). Install before the program is imported.
+ */
+import { createHash } from 'node:crypto';
+import * as pulumi from '@pulumi/pulumi';
+
+/** The fake account every mocked ARN carries (12 digits, like a real one: the renderers check ARN shapes). */
+export const MOCK_ACCOUNT_ID = '123456789012';
+/** Printed in place of a secret value. */
+export const SECRET_PLACEHOLDER = '[secret]';
+
+/** One resource the program registered. */
+export interface RecordedResource {
+  type: string;
+  name: string;
+  /** Parent resource's name (null for a top-level resource). */
+  parent: string | null;
+  /** Parent resource's type. */
+  parentType: string | null;
+  /** Mock id (custom resources); null for components. */
+  id: string | null;
+  custom: boolean;
+  /** Inputs as the engine received them, secrets replaced by "[secret]". */
+  inputs: Record<string, unknown>;
+  /** Raw inputs, secret values included (tests check that no secret value leaks into other fields). */
+  rawInputs: Record<string, unknown>;
+  /** Names of the inputs that arrived as secrets. */
+  secretInputs: string[];
+}
+
+/** Properties providers mark secret, by resource type: the mocks return them as secrets. */
+export const SECRET_OUTPUTS: Readonly<Record<string, readonly string[]>> = {
+  'random:index/randomPassword:RandomPassword': ['result', 'bcryptHash'],
+  'aws:secretsmanager/secretVersion:SecretVersion': ['secretString'],
+  'aws:elasticache/replicationGroup:ReplicationGroup': ['authToken'],
+};
+
+export interface MockOptions {
+  region?: string;
+}
+
+/** Mocks plus the list they record into. */
+export function createMocks(options: MockOptions = {}): { mocks: pulumi.runtime.Mocks; resources: RecordedResource[]; parentOf: Map<string, string> } {
+  const region = options.region ?? 'us-east-1';
+  const resources: RecordedResource[] = [];
+  // type\0name -> parent URN, filled by the monitor hook before newResource runs.
+  const parentOf = new Map<string, string>();
+
+  const mocks: pulumi.runtime.Mocks = {
+    newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+      const rawInputs = (args.inputs ?? {}) as Record<string, unknown>;
+      const secretInputs = Object.keys(rawInputs).filter((k) => pulumi.runtime.isRpcSecret(rawInputs[k]));
+      const plain = unwrap(rawInputs) as Record<string, unknown>;
+      const parentUrn = parentOf.get(`${args.type}\0${args.name}`) ?? '';
+      const custom = args.custom !== false;
+      const id = custom ? mockId(args.type, args.name) : null;
+      resources.push({
+        type: args.type,
+        name: args.name,
+        parent: parentUrn ? urnName(parentUrn) : null,
+        parentType: parentUrn ? urnType(parentUrn) : null,
+        id,
+        custom,
+        inputs: redact(rawInputs) as Record<string, unknown>,
+        rawInputs: plain,
+        secretInputs,
+      });
+      if (!custom) return { id: undefined, state: {} };
+      const computed = computedOutputs(args.type, args.name, plain, region);
+      // Secret inputs stay secret in the state (rawInputs keeps the engine's secret markers).
+      const state: Record<string, unknown> = { ...rawInputs, ...computed };
+      for (const key of SECRET_OUTPUTS[args.type] ?? []) {
+        if (state[key] !== undefined && !pulumi.runtime.isRpcSecret(state[key])) state[key] = pulumi.secret(state[key]);
+      }
+      return { id: id ?? undefined, state };
+    },
+    call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+      return invokeResult(args.token, (args.inputs ?? {}) as Record<string, unknown>, region);
+    },
+  };
+  return { mocks, resources, parentOf };
+}
+
+/**
+ * Installs the mocks and hooks the mock monitor so each resource's parent is known (the mocks
+ * API does not pass it). Call before the program is imported.
+ */
+export async function installMocks(
+  options: MockOptions & { project?: string; stack?: string; config?: Record<string, string>; secretKeys?: string[] } = {},
+): Promise<{ resources: RecordedResource[] }> {
+  const { mocks, resources, parentOf } = createMocks(options);
+  await pulumi.runtime.setMocks(mocks, options.project ?? 'voice-agent-infra', options.stack ?? 'test', false);
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: { getType(): string; getName(): string; getParent(): string }, callback: unknown): unknown;
+  };
+  const original = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    parentOf.set(`${req.getType()}\0${req.getName()}`, req.getParent());
+    return original(req, callback);
+  };
+  if (options.config) pulumi.runtime.setAllConfig(options.config, options.secretKeys);
+  return { resources };
+}
+
+/** Waits until every registration the program started has been answered. */
+export async function waitForRegistrations(): Promise<void> {
+  // waitForRPCs is internal to the SDK (disconnect() uses it); it is the only way to know that
+  // resources nobody awaits (rules, attachments) are registered too.
+  const runtime = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
+  if (runtime.waitForRPCs) await runtime.waitForRPCs();
+}
+
+function urnName(urn: string): string {
+  return urn.split('::').at(-1) ?? urn;
+}
+
+function urnType(urn: string): string {
+  return (urn.split('::')[2] ?? '').split('$').at(-1) ?? '';
+}
+
+/** Replaces secrets (the engine's secret markers) by "[secret]", recursively. */
+export function redact(value: unknown): unknown {
+  if (pulumi.runtime.isRpcSecret(value)) return SECRET_PLACEHOLDER;
+  if (Array.isArray(value)) return value.map(redact);
+  if (value && typeof value === 'object' && !(value instanceof pulumi.asset.Asset) && !(value instanceof pulumi.asset.Archive)) {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, redact(v)]));
+  }
+  return value;
+}
+
+/** Removes the secret markers, keeping the values. */
+function unwrap(value: unknown): unknown {
+  if (pulumi.runtime.isRpcSecret(value)) return unwrap(pulumi.runtime.unwrapRpcSecret(value));
+  if (Array.isArray(value)) return value.map(unwrap);
+  if (value && typeof value === 'object' && !(value instanceof pulumi.asset.Asset) && !(value instanceof pulumi.asset.Archive)) {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, unwrap(v)]));
+  }
+  return value;
+}
+
+function hex(text: string, length: number): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, length);
+}
+
+const ID_PREFIXES: Readonly<Record<string, string>> = {
+  'aws:ec2/vpc:Vpc': 'vpc-',
+  'aws:ec2/subnet:Subnet': 'subnet-',
+  'aws:ec2/internetGateway:InternetGateway': 'igw-',
+  'aws:ec2/routeTable:RouteTable': 'rtb-',
+  'aws:ec2/routeTableAssociation:RouteTableAssociation': 'rtbassoc-',
+  'aws:ec2/securityGroup:SecurityGroup': 'sg-',
+  'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule': 'sgr-',
+  'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule': 'sgr-',
+  'aws:ec2/instance:Instance': 'i-',
+  'aws:ec2/eip:Eip': 'eipalloc-',
+  'aws:ec2/eipAssociation:EipAssociation': 'eipassoc-',
+  'aws:ec2/launchTemplate:LaunchTemplate': 'lt-',
+};
+
+/** A deterministic id of the provider's shape. */
+function mockId(type: string, name: string): string {
+  const prefix = ID_PREFIXES[type];
+  return prefix ? `${prefix}0${hex(`${type}/${name}`, 16)}` : `${name}-${hex(`${type}/${name}`, 7)}`;
+}
+
+/** Physical name the provider would pick for an autonamed resource: name + "-" + 7 hex. */
+function autoname(name: string, type: string): string {
+  return `${name}-${hex(`autoname/${type}/${name}`, 7)}`;
+}
+
+function arn(service: string, region: string, resource: string): string {
+  return `arn:aws:${service}:${region}:${MOCK_ACCOUNT_ID}:${resource}`;
+}
+
+/** What a provider computes on create, for the types this program uses. */
+function computedOutputs(type: string, name: string, inputs: Record<string, unknown>, region: string): Record<string, unknown> {
+  const given = (key: string) => (typeof inputs[key] === 'string' ? (inputs[key] as string) : undefined);
+  const physical = given('name') ?? (given('namePrefix') ? `${given('namePrefix')}${hex(name, 6)}` : autoname(name, type));
+  const id = mockId(type, name);
+  switch (type) {
+    case 'aws:ec2/vpc:Vpc':
+      return { arn: arn('ec2', region, `vpc/${id}`) };
+    case 'aws:ec2/subnet:Subnet':
+      return { arn: arn('ec2', region, `subnet/${id}`) };
+    case 'aws:ec2/securityGroup:SecurityGroup':
+      return { arn: arn('ec2', region, `security-group/${id}`), name: physical };
+    case 'aws:ec2/instance:Instance':
+      return {
+        arn: arn('ec2', region, `instance/${id}`),
+        privateIp: `10.40.${parseInt(hex(name, 2), 16) % 16}.${10 + (parseInt(hex(name, 2), 16) % 200)}`,
+        publicIp: '198.51.100.20',
+      };
+    case 'aws:ec2/eip:Eip':
+      return { allocationId: id, publicIp: `203.0.113.${10 + (parseInt(hex(name, 2), 16) % 200)}` };
+    case 'aws:ec2/launchTemplate:LaunchTemplate':
+      return { arn: arn('ec2', region, `launch-template/${id}`), latestVersion: 1, defaultVersion: 1, name: physical };
+    case 'aws:autoscaling/group:Group':
+      return { arn: arn('autoscaling', region, `autoScalingGroup:${hex(name, 8)}:autoScalingGroupName/${physical}`), name: physical };
+    case 'aws:autoscaling/policy:Policy':
+      return { arn: arn('autoscaling', region, `scalingPolicy:${hex(name, 8)}:policyName/${physical}`), name: physical };
+    case 'aws:iam/role:Role':
+    case 'aws:iam/instanceProfile:InstanceProfile': {
+      const kind = type.endsWith('Role') ? 'role' : 'instance-profile';
+      return { arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:${kind}/${physical}`, name: physical, uniqueId: `AROA${hex(name, 16).toUpperCase()}` };
+    }
+    case 'aws:secretsmanager/secret:Secret':
+      return { arn: arn('secretsmanager', region, `secret:${physical}-${hex(name, 6)}`), name: physical };
+    case 'aws:cloudwatch/logGroup:LogGroup':
+      return { arn: arn('logs', region, `log-group:${physical}`), name: physical };
+    case 'aws:ecr/repository:Repository':
+      return {
+        arn: arn('ecr', region, `repository/${physical}`),
+        name: physical,
+        registryId: MOCK_ACCOUNT_ID,
+        repositoryUrl: `${MOCK_ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${physical}`,
+      };
+    case 'docker-build:index:Image': {
+      const digest = `sha256:${createHash('sha256').update(JSON.stringify(inputs.tags ?? [])).digest('hex')}`;
+      const tags = (inputs.tags as string[] | undefined) ?? [];
+      return { digest, ref: tags[0] ? `${tags[0]}@${digest}` : digest };
+    }
+    case 'aws:lb/loadBalancer:LoadBalancer':
+      return {
+        arn: arn('elasticloadbalancing', region, `loadbalancer/net/${physical}/${hex(name, 16)}`),
+        name: physical,
+        dnsName: `${physical}-${hex(name, 10)}.elb.${region}.amazonaws.com`,
+        zoneId: 'Z26RNL4JYFTOTI',
+      };
+    case 'aws:lb/targetGroup:TargetGroup':
+      return { arn: arn('elasticloadbalancing', region, `targetgroup/${physical}/${hex(name, 16)}`), name: physical };
+    case 'aws:lb/listener:Listener':
+      return { arn: arn('elasticloadbalancing', region, `listener/net/${hex(name, 16)}`) };
+    case 'aws:acm/certificate:Certificate': {
+      const names = [inputs.domainName, ...((inputs.subjectAlternativeNames as string[] | undefined) ?? [])].filter((n): n is string => typeof n === 'string');
+      return {
+        arn: arn('acm', region, `certificate/${hex(name, 8)}-${hex(name, 4)}-4${hex(name, 3)}-8${hex(name, 3)}-${hex(name, 12)}`),
+        domainValidationOptions: names.map((n) => ({
+          domainName: n,
+          resourceRecordName: `_${hex(n, 32)}.${n}.`,
+          resourceRecordType: 'CNAME',
+          resourceRecordValue: `_${hex(`v/${n}`, 32)}.acm-validations.aws.`,
+        })),
+      };
+    }
+    case 'aws:acm/certificateValidation:CertificateValidation':
+      return { certificateArn: inputs.certificateArn };
+    case 'aws:route53/record:Record':
+      return { fqdn: typeof inputs.name === 'string' ? inputs.name.replace(/\.$/, '') : name };
+    case 'aws:elasticache/replicationGroup:ReplicationGroup':
+      return {
+        arn: arn('elasticache', region, `replicationgroup:${physical}`),
+        primaryEndpointAddress: `master.${physical}.${hex(name, 6)}.use1.cache.amazonaws.com`,
+        readerEndpointAddress: `replica.${physical}.${hex(name, 6)}.use1.cache.amazonaws.com`,
+        replicationGroupId: physical,
+      };
+    case 'aws:elasticache/subnetGroup:SubnetGroup':
+    case 'aws:elasticache/parameterGroup:ParameterGroup':
+      return { arn: arn('elasticache', region, `${type.includes('subnet') ? 'subnetgroup' : 'parametergroup'}:${physical}`), name: physical };
+    case 'aws:sns/topic:Topic':
+      return { arn: arn('sns', region, physical), name: physical };
+    case 'aws:cloudwatch/metricAlarm:MetricAlarm':
+      return { arn: arn('cloudwatch', region, `alarm:${physical}`), name: physical };
+    case 'aws:cloudwatch/dashboard:Dashboard':
+      return { dashboardArn: `arn:aws:cloudwatch::${MOCK_ACCOUNT_ID}:dashboard/${given('dashboardName') ?? physical}` };
+    case 'random:index/randomString:RandomString':
+    case 'random:index/randomPassword:RandomPassword': {
+      const length = typeof inputs.length === 'number' ? inputs.length : 16;
+      let text = '';
+      for (let i = 0; text.length < length; i++) text += hex(`${type}/${name}/${i}`, 64);
+      // Mixed case like the provider's output, deterministic.
+      return { result: text.slice(0, length).replace(/[a-f]/g, (c, i: number) => (i % 2 ? c.toUpperCase() : c)) };
+    }
+    default:
+      return type.startsWith('aws:') && !('arn' in inputs) ? { arn: arn(type.split(':')[1]?.split('/')[0] ?? 'aws', region, `${physical}`) } : {};
+  }
+}
+
+/** Data-source answers (invokes), shaped like the provider's. */
+function invokeResult(token: string, inputs: Record<string, unknown>, region: string): Record<string, unknown> {
+  switch (token) {
+    case 'aws:index/getAvailabilityZones:getAvailabilityZones':
+      return { id: region, names: ['a', 'b', 'c'].map((z) => `${region}${z}`), zoneIds: ['az1', 'az2', 'az3'].map((z) => `use1-${z}`) };
+    case 'aws:ec2/getAmi:getAmi': {
+      const filters = (inputs.filters as Array<{ name: string; values: string[] }> | undefined) ?? [];
+      const architecture = filters.find((f) => f.name === 'architecture')?.values[0] ?? 'x86_64';
+      return { id: `ami-0${hex(`ami/${architecture}`, 16)}`, architecture, name: filters.find((f) => f.name === 'name')?.values[0] ?? 'mock' };
+    }
+    case 'aws:ecr/getAuthorizationToken:getAuthorizationToken':
+      return { id: region, userName: 'AWS', password: 'mock-ecr-password', authorizationToken: 'bW9jaw==', proxyEndpoint: `https://${MOCK_ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com`, expiresAt: '2030-01-01T00:00:00Z' };
+    case 'aws:index/getRegion:getRegion':
+      return { id: region, name: region, region };
+    case 'aws:index/getCallerIdentity:getCallerIdentity':
+      return { id: MOCK_ACCOUNT_ID, accountId: MOCK_ACCOUNT_ID, arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:user/mock`, userId: 'AIDAMOCK' };
+    case 'aws:index/getPartition:getPartition':
+      return { id: 'aws', partition: 'aws', dnsSuffix: 'amazonaws.com' };
+    default:
+      throw new Error(`offline plan: no mock for data source ${token}`);
+  }
+}
