@@ -7,6 +7,8 @@
  * the stack config (`pricing: { "aws.ec2.c7i.xlarge": 0.17 }`).
  */
 
+import { REFRESHED_AWS_PRICES } from './aws-prices.js';
+
 export type PriceUnit =
   | 'usd-per-hour'
   | 'usd-per-gb-month'
@@ -226,6 +228,10 @@ export const DEFAULT_CATALOG: PriceCatalog = {
     source: 'Hestur, "How to Scale a Voice AI Agent": managed platforms $0.23-0.33/min all-in (high end)',
     date: REF_DATE,
   },
+
+  // AWS entries refreshed from the AWS Price List API (`npm run pricing:refresh` writes aws-prices.ts)
+  // replace the static ones above, each with its own source and date.
+  ...REFRESHED_AWS_PRICES,
 };
 
 function tokens(value: number, source: string): PriceEntry {
