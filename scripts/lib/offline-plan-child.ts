@@ -1,5 +1,5 @@
 /**
- * Child process of the offline plan: `tsx scripts/lib/offline-plan-child.ts <stack>` runs the real
+ * Child process of the offline plan: `tsx scripts/lib/offline-plan-child.ts <stack> [<stack file>]` runs the real
  * Pulumi program (index.ts) under mocks with the stack file's config, as the engine would pass it,
  * and prints one JSON document: the resources registered and the stack outputs. One stack per
  * process, because Pulumi's runtime state is per process.
@@ -41,7 +41,7 @@ async function resolve(value: unknown): Promise<unknown> {
 async function main(): Promise<void> {
   const stack = process.argv[2];
   if (!stack) throw new Error('usage: offline-plan-child <stack>');
-  const { config, secretKeys } = engineConfig(readFileSync(stackFile(stack), 'utf8'));
+  const { config, secretKeys } = engineConfig(readFileSync(process.argv[3] ?? stackFile(stack), 'utf8'));
   const region = config['aws:region'] ?? JSON.parse(config[`${CONFIG_NAMESPACE}:aws`] ?? '{}').region ?? 'us-east-1';
   const { resources } = await installMocks({ stack, config, secretKeys, region });
 

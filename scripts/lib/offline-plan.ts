@@ -32,12 +32,15 @@ export interface OfflinePlan {
 const CHILD = join(REPO_ROOT, 'scripts', 'lib', 'offline-plan-child.ts');
 
 /**
- * Runs the program for one stack under mocks in a child process. A bad stack config rejects with
- * a ConfigError naming the stack file and key; any other failure with an Error.
+ * Runs the program for one stack under mocks in a child process (config from stacks/Pulumi.<stack>.yaml,
+ * or from `stackFile`). A bad stack config rejects with a ConfigError naming the file and key; any
+ * other failure with an Error.
  */
-export function offlinePlan(stack: string): Promise<OfflinePlan> {
+export function offlinePlan(stack: string, options: { stackFile?: string } = {}): Promise<OfflinePlan> {
+  const fileName = options.stackFile ?? `stacks/Pulumi.${stack}.yaml`;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, stack], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = ['--import', 'tsx', CHILD, stack, ...(options.stackFile ? [options.stackFile] : [])];
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -57,7 +60,7 @@ export function offlinePlan(stack: string): Promise<OfflinePlan> {
       if (code === 2) {
         try {
           const { error } = JSON.parse(stdout) as { error: { key: string; value: unknown; allowed: string } };
-          reject(new ConfigError(`stacks/Pulumi.${stack}.yaml: voice-agent-infra:${error.key}`, error.value, error.allowed));
+          reject(new ConfigError(`${fileName}: voice-agent-infra:${error.key}`, error.value, error.allowed));
           return;
         } catch {
           // fall through to the generic failure

@@ -138,7 +138,7 @@ describe('alarms and dashboard', () => {
   });
   it('draws only metrics the queue and agent publish', () => {
     const body = dashboardBody({ ...inputs, alarmArns: ['arn:alarm'] }) as { widgets: Array<{ properties: { metrics?: unknown[][] } }> };
-    const names = new Set(Object.values(METRICS).map((m) => m.cloudWatch));
+    const names = new Set<string>(Object.values(METRICS).map((m) => m.cloudWatch));
     const drawn = body.widgets.flatMap((w) => w.properties.metrics ?? []).filter((m) => m[0] === DEFAULT_METRICS_NAMESPACE);
     expect(drawn.length).toBeGreaterThan(10);
     for (const metric of drawn) expect(names.has(metric[1] as string)).toBe(true);

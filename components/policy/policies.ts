@@ -1,0 +1,279 @@
+/**
+ * The stack's security policies (@pulumi/policy), as a plain array: the PolicyPack in index.ts
+ * wraps it for `pulumi preview --policy-pack components/policy`, and the tests call each
+ * validation directly on the mocked resource graph (constructing a PolicyPack starts a server).
+ * AWSGuard and Pulumi's compliance packs cover neither IMDSv2 nor ElastiCache, hence these rules.
+ */
+import type { Policies, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from '@pulumi/policy';
+import { METRICS } from '@voice-agent-infra/common';
+import { TAG_KEYS } from '../aws/common.js';
+import { CADDY_PORTS, LIVEKIT_PORTS, type PortProtocol, PUBLIC_TLS_PORT } from '../livekit/ports.js';
+
+export const RESOURCE_TYPES = {
+  instance: 'aws:ec2/instance:Instance',
+  launchTemplate: 'aws:ec2/launchTemplate:LaunchTemplate',
+  volume: 'aws:ebs/volume:Volume',
+  securityGroup: 'aws:ec2/securityGroup:SecurityGroup',
+  securityGroupRule: 'aws:ec2/securityGroupRule:SecurityGroupRule',
+  ingressRule: 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule',
+  replicationGroup: 'aws:elasticache/replicationGroup:ReplicationGroup',
+  ecrRepository: 'aws:ecr/repository:Repository',
+  metricAlarm: 'aws:cloudwatch/metricAlarm:MetricAlarm',
+  snsTopic: 'aws:sns/topic:Topic',
+} as const;
+
+type Props = Record<string, unknown>;
+
+/** Ports that may be open to the whole internet: LiveKit's public ports, Caddy's (small), the NLBs' TLS 443. */
+export const INTERNET_PORTS: ReadonlyArray<{ protocol: PortProtocol; fromPort: number; toPort: number }> = [
+  ...[...LIVEKIT_PORTS, ...CADDY_PORTS].filter((p) => p.access === 'public').map(({ protocol, fromPort, toPort }) => ({ protocol, fromPort, toPort })),
+  { protocol: 'tcp', fromPort: PUBLIC_TLS_PORT, toPort: PUBLIC_TLS_PORT },
+];
+
+const OPEN_CIDRS = new Set(['0.0.0.0/0', '::/0']);
+
+function isInternetPort(protocol: unknown, fromPort: unknown, toPort: unknown): boolean {
+  const proto = String(protocol).toLowerCase();
+  return INTERNET_PORTS.some((p) => p.protocol === proto && p.fromPort === Number(fromPort) && p.toPort === Number(toPort));
+}
+
+function asRecord(value: unknown): Props {
+  return value && typeof value === 'object' ? (value as Props) : {};
+}
+
+function isTrue(value: unknown): boolean {
+  return value === true || value === 'true';
+}
+
+// --- IMDSv2 ------------------------------------------------------------------------------------
+
+export const imdsv2Required: ResourceValidationPolicy = {
+  name: 'imdsv2-required',
+  description: 'EC2 instances and launch templates require IMDSv2 session tokens (metadataOptions.httpTokens = "required").',
+  enforcementLevel: 'mandatory',
+  validateResource: (args, report) => {
+    if (args.type !== RESOURCE_TYPES.instance && args.type !== RESOURCE_TYPES.launchTemplate) return;
+    const tokens = asRecord(args.props.metadataOptions).httpTokens;
+    if (tokens !== 'required') {
+      report(`${args.name}: IMDSv2 is not required (metadataOptions.httpTokens = ${JSON.stringify(tokens ?? null)}); set it to "required" so a request forgery cannot read the instance role's credentials`);
+    }
+  },
+};
+
+// --- EBS encryption ------------------------------------------------------------------------------
+
+export const ebsEncrypted: ResourceValidationPolicy = {
+  name: 'ebs-encrypted',
+  description: 'EBS volumes (instance root and data volumes, launch template mappings, standalone volumes) are encrypted.',
+  enforcementLevel: 'mandatory',
+  validateResource: (args, report) => {
+    const p = args.props;
+    if (args.type === RESOURCE_TYPES.instance) {
+      if (!isTrue(asRecord(p.rootBlockDevice).encrypted)) report(`${args.name}: root volume not encrypted (rootBlockDevice.encrypted)`);
+      for (const [i, d] of (Array.isArray(p.ebsBlockDevices) ? p.ebsBlockDevices : []).entries()) {
+        if (!isTrue(asRecord(d).encrypted)) report(`${args.name}: ebsBlockDevices[${i}] not encrypted`);
+      }
+    } else if (args.type === RESOURCE_TYPES.launchTemplate) {
+      const mappings = Array.isArray(p.blockDeviceMappings) ? p.blockDeviceMappings.map(asRecord) : [];
+      if (mappings.length === 0) report(`${args.name}: no block device mapping, so the root volume is encrypted only if the account default says so; map the root volume with ebs.encrypted`);
+      for (const [i, m] of mappings.entries()) {
+        const ebs = asRecord(m.ebs);
+        if (m.ebs !== undefined && !isTrue(ebs.encrypted)) report(`${args.name}: blockDeviceMappings[${i}] (${String(m.deviceName)}) not encrypted`);
+      }
+    } else if (args.type === RESOURCE_TYPES.volume) {
+      if (!isTrue(p.encrypted)) report(`${args.name}: EBS volume not encrypted`);
+    }
+  },
+};
+
+// --- Ingress from the internet ---------------------------------------------------------------------
+
+export const noOpenIngress: ResourceValidationPolicy = {
+  name: 'no-open-ingress',
+  description: "No ingress from 0.0.0.0/0 or ::/0 except LiveKit's public ports (media, ICE/TCP, TURN/UDP), Caddy's 443/80 and the NLBs' TLS 443.",
+  enforcementLevel: 'mandatory',
+  validateResource: (args, report) => {
+    const p = args.props;
+    const check = (where: string, protocol: unknown, fromPort: unknown, toPort: unknown, cidrs: unknown[]) => {
+      const open = cidrs.filter((c): c is string => typeof c === 'string' && OPEN_CIDRS.has(c));
+      if (open.length > 0 && !isInternetPort(protocol, fromPort, toPort)) {
+        report(`${args.name}${where}: ${open.join(', ')} may reach ${String(protocol)} ${String(fromPort)}-${String(toPort)}; only LiveKit's public ports may be open to the internet`);
+      }
+    };
+    if (args.type === RESOURCE_TYPES.ingressRule) {
+      check('', p.ipProtocol, p.fromPort, p.toPort, [p.cidrIpv4, p.cidrIpv6]);
+    } else if (args.type === RESOURCE_TYPES.securityGroupRule && p.type === 'ingress') {
+      check('', p.protocol, p.fromPort, p.toPort, [...asArray(p.cidrBlocks), ...asArray(p.ipv6CidrBlocks)]);
+    } else if (args.type === RESOURCE_TYPES.securityGroup) {
+      for (const [i, rule] of asArray(p.ingress).map(asRecord).entries()) {
+        check(` ingress[${i}]`, rule.protocol, rule.fromPort, rule.toPort, [...asArray(rule.cidrBlocks), ...asArray(rule.ipv6CidrBlocks)]);
+      }
+    }
+  },
+};
+
+function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+// --- Redis ----------------------------------------------------------------------------------------
+
+export const redisEncryptedWithAuth: ResourceValidationPolicy = {
+  name: 'redis-encrypted-auth',
+  description: 'ElastiCache replication groups encrypt in transit and at rest and require AUTH (a token or RBAC user groups).',
+  enforcementLevel: 'mandatory',
+  validateResource: (args, report) => {
+    if (args.type !== RESOURCE_TYPES.replicationGroup) return;
+    const p = args.props;
+    if (!isTrue(p.transitEncryptionEnabled)) report(`${args.name}: transitEncryptionEnabled is not true (Redis traffic, the AUTH token included, would cross the VPC in clear text)`);
+    if (!isTrue(p.atRestEncryptionEnabled)) report(`${args.name}: atRestEncryptionEnabled is not true`);
+    const hasAuth = (typeof p.authToken === 'string' && p.authToken.length > 0) || (p.authToken !== undefined && p.authToken !== null && typeof p.authToken === 'object') || asArray(p.userGroupIds).length > 0;
+    if (!hasAuth) report(`${args.name}: no AUTH (authToken or userGroupIds): anyone reaching the port may read the queue`);
+  },
+};
+
+// --- Secrets in user data ----------------------------------------------------------------------------
+
+const SECRET_NAME = String.raw`[\w.-]*(?:secret|password|passwd|token|private_?key|access_?key)[\w.-]*`;
+// A literal: not a reference ($VAR, $(cmd)), an ARN, a template or an empty/quoted-empty value; 8+ characters.
+const LITERAL = String.raw`["']?(?!\$|arn:|<|\{\{|\(|\[|["'\s]|$)[^\s"'#,;)]{8,}`;
+
+/** What looks like secret material in a line of text, each with the reason given in the violation. */
+export const SECRET_PATTERNS: ReadonlyArray<{ pattern: RegExp; what: string }> = [
+  { pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/, what: 'a PEM private key block' },
+  { pattern: /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/, what: 'an AWS access key id' },
+  // YAML/env keys at the start of a line: `password: hunter2...`, `- API_SECRET: ...`.
+  { pattern: new RegExp(String.raw`^\s*(?:-\s+)?["']?${SECRET_NAME}["']?\s*:\s+${LITERAL}`, 'i'), what: 'a secret-named setting with a literal value' },
+  // Assignments anywhere (shell, flags): `REDIS_PASSWORD=...`, `--token=...`; never inside an ARN path.
+  { pattern: new RegExp(String.raw`(?<![:/\w.-])${SECRET_NAME}\s*=\s*${LITERAL}`, 'i'), what: 'a secret-named setting with a literal value' },
+];
+
+/** The first secret-looking thing in a text (comments aside), or null. Exported for tests. */
+export function findSecretMaterial(text: string): { what: string; excerpt: string } | null {
+  for (const rawLine of text.split('\n')) {
+    const line = rawLine.replace(/(^|\s)#(?!!).*$/, '');
+    for (const { pattern, what } of SECRET_PATTERNS) {
+      const match = pattern.exec(line);
+      // Never echo the value: name the kind and mask what follows the separator.
+      if (match) return { what, excerpt: match[0].trim().slice(0, 32).replace(/([:=]\s*["']?).*/, '$1***') };
+    }
+  }
+  return null;
+}
+
+/** User data as text (launch templates hold it base64-encoded). */
+export function userDataText(type: string, props: Props): string | null {
+  if (type === RESOURCE_TYPES.instance) {
+    if (typeof props.userData === 'string') return props.userData;
+    if (typeof props.userDataBase64 === 'string') return Buffer.from(props.userDataBase64, 'base64').toString('utf8');
+  }
+  if (type === RESOURCE_TYPES.launchTemplate && typeof props.userData === 'string') {
+    return Buffer.from(props.userData, 'base64').toString('utf8');
+  }
+  return null;
+}
+
+export const noSecretsInUserData: ResourceValidationPolicy = {
+  name: 'no-secrets-in-user-data',
+  description: 'User data (clear text in the console, the API and state) holds no secret material: PEM keys, AWS keys, or secret-named settings with literal values.',
+  enforcementLevel: 'mandatory',
+  validateResource: (args, report) => {
+    const text = userDataText(args.type, args.props);
+    if (text === null) return;
+    const found = findSecretMaterial(text);
+    if (found) report(`${args.name}: user data contains ${found.what} (${found.excerpt}); read secrets at boot from Secrets Manager with the instance role`);
+  },
+};
+
+// --- ECR ------------------------------------------------------------------------------------------
+
+export const ecrScanOnPush: ResourceValidationPolicy = {
+  name: 'ecr-scan-on-push',
+  description: 'ECR repositories scan images on push.',
+  enforcementLevel: 'mandatory',
+  validateResource: (args, report) => {
+    if (args.type !== RESOURCE_TYPES.ecrRepository) return;
+    if (!isTrue(asRecord(args.props.imageScanningConfiguration).scanOnPush)) {
+      report(`${args.name}: imageScanningConfiguration.scanOnPush is not true`);
+    }
+  },
+};
+
+// --- Alarms on large ---------------------------------------------------------------------------------
+
+/** The metrics a large stack must alarm on (CloudWatch names). */
+export const REQUIRED_LARGE_ALARM_METRICS = [
+  METRICS.deadLetters.cloudWatch,
+  METRICS.callSucceeded.cloudWatch,
+  METRICS.turnLatency.cloudWatch,
+  METRICS.queueWaitingCalls.cloudWatch,
+] as const;
+
+interface StackResource {
+  type: string;
+  name: string;
+  props: Props;
+  urn?: string;
+}
+
+/** Violations of the large-tier alarm rule on a list of resources. Exported for tests. */
+export function largeAlarmViolations(resources: readonly StackResource[]): string[] {
+  const large = resources.some((r) => asRecord(r.props.tags)[TAG_KEYS.tier] === 'large');
+  if (!large) return [];
+  const alarms = resources.filter((r) => r.type === RESOURCE_TYPES.metricAlarm);
+  const violations: string[] = [];
+  if (!resources.some((r) => r.type === RESOURCE_TYPES.snsTopic)) violations.push('large tier: no SNS topic for alarm notifications');
+  for (const metric of REQUIRED_LARGE_ALARM_METRICS) {
+    if (!alarms.some((a) => a.props.metricName === metric)) violations.push(`large tier: no alarm on ${metric}`);
+  }
+  if (!alarms.some((a) => asArray(a.props.metricQueries).some((q) => asRecord(asRecord(q).metric).metricName === 'CPUUtilization') || a.props.metricName === 'CPUUtilization')) {
+    violations.push('large tier: no CPU alarm');
+  }
+  for (const alarm of alarms) {
+    if (asArray(alarm.props.alarmActions).length === 0) violations.push(`${alarm.name}: alarm notifies nobody (alarmActions is empty)`);
+  }
+  return violations;
+}
+
+export const alarmsOnLarge: StackValidationPolicy = {
+  name: 'alarms-on-large',
+  description: 'A large-tier stack alarms on dead letters, success rate, turn latency, backlog and CPU, and every alarm notifies a topic.',
+  enforcementLevel: 'mandatory',
+  validateStack: (args, report) => {
+    for (const violation of largeAlarmViolations(args.resources)) report(violation);
+  },
+};
+
+/** Every policy of the pack. */
+export const policies: Policies = [imdsv2Required, ebsEncrypted, noOpenIngress, redisEncryptedWithAuth, noSecretsInUserData, ecrScanOnPush, alarmsOnLarge];
+
+/** Runs a resource policy's validations on one resource's props; the violation messages. Pure; for tests and scripts. */
+export async function resourceViolations(policy: ResourceValidationPolicy, resource: { type: string; name: string; props: Props }): Promise<string[]> {
+  const messages: string[] = [];
+  const report: ReportViolation = (message) => messages.push(message);
+  const args = {
+    type: resource.type,
+    name: resource.name,
+    props: resource.props,
+    urn: `urn:pulumi:offline::voice-agent-infra::${resource.type}::${resource.name}`,
+    opts: { protect: false, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], customTimeouts: {} },
+    stackTags: new Map<string, string>(),
+    isType: () => false,
+    asType: () => undefined,
+    getConfig: () => ({}),
+    notApplicable: () => {
+      throw new NotApplicable();
+    },
+  } as unknown as ResourceValidationArgs;
+  const validations = policy.validateResource === undefined ? [] : Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
+  for (const validate of validations) {
+    try {
+      await validate(args, report);
+    } catch (error) {
+      if (!(error instanceof NotApplicable)) throw error;
+    }
+  }
+  return messages;
+}
+
+class NotApplicable extends Error {}
