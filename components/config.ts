@@ -305,7 +305,7 @@ export function valuesFromStackFile(yamlText: string, fileName = 'stack file'): 
   try {
     doc = parseYaml(yamlText);
   } catch (error) {
-    throw new ConfigError(fileName, '(YAML)', `is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+    throw new ConfigError(fileName, '(YAML)', `is not valid YAML: ${(error as Error).message.split('\n')[0]!.replace(/:\s*$/, '')}`);
   }
   const config = (doc as { config?: unknown } | null)?.config;
   if (config === undefined || config === null || typeof config !== 'object') {

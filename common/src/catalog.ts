@@ -18,10 +18,14 @@ export type PriceUnit =
   | 'usd-per-million-characters'
   | 'usd-per-month'
   | 'usd-per-item-month'
-  | 'gb-per-month';
+  | 'gb-per-month'
+  /** A multiplier applied to another price. */
+  | 'factor'
+  /** A count of included items (e.g. concurrent lines in a plan). */
+  | 'count';
 
 export interface PriceEntry {
-  /** Price in USD per `unit` (for `gb-per-month`, a free allowance in GB). */
+  /** Price in USD per `unit` (for `gb-per-month` a free allowance in GB, for `factor` and `count` a plain number). */
   value: number;
   unit: PriceUnit;
   /** Where the figure comes from. */
@@ -75,10 +79,10 @@ export const DEFAULT_CATALOG: PriceCatalog = {
   'aws.elasticache.cache.m7g.large': ec2(0.158),
   'aws.elasticache.valkey-discount': {
     value: 0.8,
-    unit: 'usd-per-hour',
+    unit: 'factor',
     source: AWS_TABLE,
     date: REF_DATE,
-    note: 'a factor, not a price: Valkey node-hours cost 0.8x Redis OSS',
+    note: 'Valkey node-hours cost 0.8x Redis OSS',
   },
   // Storage, addresses, data transfer.
   'aws.ebs.gp3.gb-month': { value: 0.08, unit: 'usd-per-gb-month', source: AWS_TABLE, date: REF_DATE },
@@ -183,10 +187,9 @@ export const DEFAULT_CATALOG: PriceCatalog = {
   },
   'managed.vapi.included-lines': {
     value: 10,
-    unit: 'usd-per-month',
+    unit: 'count',
     source: 'Vapi pricing: 10 concurrent calls included',
     date: REF_DATE,
-    note: 'a count of concurrent lines, not a price',
   },
   'managed.vapi.extra-line-month': {
     value: 10,

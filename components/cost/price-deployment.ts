@@ -14,6 +14,7 @@ import {
   sum,
   withPriceOverrides,
 } from '@voice-agent-infra/common';
+import { sessionsForServiceLevel } from '../plan/erlang.js';
 import type { DeploymentPlan, Range } from '../plan/plan.js';
 
 export const HOURS_PER_MONTH = 730;
@@ -48,13 +49,11 @@ export interface ManagedPlatformCost {
   platform: string;
   perMinuteUsd: number;
   monthlyUsd: number;
-  /** The platform's monthly cost is fixedMonthlyUsd + ratePerMinuteUsd x minutes. */
-  fixedMonthlyUsd: number;
-  ratePerMinuteUsd: number;
   /**
-   * Monthly minutes above which this stack (its infrastructure held as planned) costs less than
-   * the platform; 0 when it is cheaper at any volume; null when never (the platform's per-minute
-   * price is at or below this stack's provider cost per minute).
+   * Monthly minutes from which this stack (its infrastructure held as planned) costs no more than
+   * the platform (whose volume-dependent fees are re-priced at each volume); 0 when it is cheaper
+   * at any volume; null when never (the platform's per-minute price is at or below this stack's
+   * provider cost per minute).
    */
   breakEvenMinutes: number | null;
   basis: string;
@@ -264,6 +263,14 @@ function perMinute(plan: DeploymentPlan, catalog: PriceCatalog, filter: (item: s
   return sum(lines.map((l) => l.usd)) / plan.assumptions.avgCallMinutes;
 }
 
+/** A managed platform's monthly cost as a function of monthly minutes (fees that grow with volume included). */
+interface ManagedPricing {
+  platform: string;
+  monthlyUsdAt: (minutes: number) => number;
+  keys: string[];
+  basis: string;
+}
+
 function managedPlatforms(
   plan: DeploymentPlan,
   catalog: PriceCatalog,
@@ -273,84 +280,104 @@ function managedPlatforms(
   const minutes = plan.assumptions.monthlyMinutes;
   const allProviders = perMinute(plan, catalog, () => true);
   const withoutStt = perMinute(plan, catalog, (item) => !item.startsWith('STT'));
-  const platforms: Array<{ platform: string; fixedUsd: number; rateUsd: number; keys: string[]; basis: string }> = [];
+  const linear = (rateUsd: number) => (m: number) => rateUsd * m;
 
+  // Vapi bills concurrent lines over the included ones; concurrency grows with volume, so the
+  // lines are re-planned (Erlang C at the spike) at each volume, not held at this one.
   const includedLines = price(catalog, 'managed.vapi.included-lines');
-  const extraLines = Math.max(0, plan.capacity.spike.sessions - includedLines);
-  platforms.push({
-    platform: 'Vapi',
-    fixedUsd: extraLines * price(catalog, 'managed.vapi.extra-line-month'),
-    rateUsd: price(catalog, 'managed.vapi.platform-minute') + allProviders,
-    keys: ['managed.vapi.platform-minute', 'managed.vapi.included-lines', 'managed.vapi.extra-line-month'],
-    basis: `platform fee + the same STT/LLM/TTS/telephony at cost + ${extraLines} concurrent lines over the ${includedLines} included`,
-  });
-  platforms.push({
-    platform: 'Retell',
-    fixedUsd: 0,
-    rateUsd: price(catalog, 'managed.retell.voice-infra-minute') + withoutStt,
-    keys: ['managed.retell.voice-infra-minute'],
-    basis: 'voice infrastructure (STT included) + the same LLM, TTS and telephony',
-  });
-  const bland = [
+  const lineUsd = price(catalog, 'managed.vapi.extra-line-month');
+  const vapiRate = price(catalog, 'managed.vapi.platform-minute') + allProviders;
+  const extraLinesAt = (m: number) => Math.max(0, spikeSessionsAt(plan, m) - includedLines);
+  // Bland: whichever plan is cheapest at each volume.
+  const blandPlans = [
     { plan: 'free', fixed: 0, rate: price(catalog, 'managed.bland.free-minute') },
     { plan: 'Build', fixed: price(catalog, 'managed.bland.build-month'), rate: price(catalog, 'managed.bland.build-minute') },
     { plan: 'Scale', fixed: price(catalog, 'managed.bland.scale-month'), rate: price(catalog, 'managed.bland.scale-minute') },
-  ].reduce((best, p) => (p.fixed + p.rate * minutes < best.fixed + best.rate * minutes ? p : best));
-  platforms.push({
-    platform: 'Bland',
-    fixedUsd: bland.fixed,
-    rateUsd: bland.rate,
-    keys: ['managed.bland.free-minute', 'managed.bland.build-minute', 'managed.bland.build-month', 'managed.bland.scale-minute', 'managed.bland.scale-month'],
-    basis: `cheapest plan at this volume (${bland.plan}), all-in`,
-  });
-  platforms.push({
-    platform: 'LiveKit Cloud',
-    fixedUsd: 0,
-    rateUsd: price(catalog, 'managed.livekit-cloud.agent-minute') + allProviders,
-    keys: ['managed.livekit-cloud.agent-minute'],
-    basis: 'agent session minutes + the same providers (connection and bandwidth fees not included)',
-  });
-  platforms.push({
-    platform: 'Managed, all-in (article, low)',
-    fixedUsd: 0,
-    rateUsd: price(catalog, 'managed.article.all-in-low-minute'),
-    keys: ['managed.article.all-in-low-minute'],
-    basis: 'the reference article: $0.23-0.33/min all-in',
-  });
-  platforms.push({
-    platform: 'Managed, all-in (article, high)',
-    fixedUsd: 0,
-    rateUsd: price(catalog, 'managed.article.all-in-high-minute'),
-    keys: ['managed.article.all-in-high-minute'],
-    basis: 'the reference article: $0.23-0.33/min all-in',
-  });
+  ];
+  const blandAt = (m: number) => Math.min(...blandPlans.map((p) => p.fixed + p.rate * m));
+  const blandHere = blandPlans.find((p) => p.fixed + p.rate * minutes === blandAt(minutes))!;
 
+  const platforms: ManagedPricing[] = [
+    {
+      platform: 'Vapi',
+      monthlyUsdAt: (m) => vapiRate * m + extraLinesAt(m) * lineUsd,
+      keys: ['managed.vapi.platform-minute', 'managed.vapi.included-lines', 'managed.vapi.extra-line-month'],
+      basis: `platform fee + the same STT/LLM/TTS/telephony at cost + ${extraLinesAt(minutes)} concurrent lines over the ${includedLines} included`,
+    },
+    {
+      platform: 'Retell',
+      monthlyUsdAt: linear(price(catalog, 'managed.retell.voice-infra-minute') + withoutStt),
+      keys: ['managed.retell.voice-infra-minute'],
+      basis: 'voice infrastructure (STT included) + the same LLM, TTS and telephony',
+    },
+    {
+      platform: 'Bland',
+      monthlyUsdAt: blandAt,
+      keys: ['managed.bland.free-minute', 'managed.bland.build-minute', 'managed.bland.build-month', 'managed.bland.scale-minute', 'managed.bland.scale-month'],
+      basis: `cheapest plan at each volume (${blandHere.plan} at this one), all-in`,
+    },
+    {
+      platform: 'LiveKit Cloud',
+      monthlyUsdAt: linear(price(catalog, 'managed.livekit-cloud.agent-minute') + allProviders),
+      keys: ['managed.livekit-cloud.agent-minute'],
+      basis: 'agent session minutes + the same providers (connection and bandwidth fees not included)',
+    },
+    {
+      platform: 'Managed, all-in (article, low)',
+      monthlyUsdAt: linear(price(catalog, 'managed.article.all-in-low-minute')),
+      keys: ['managed.article.all-in-low-minute'],
+      basis: 'the reference article: $0.23-0.33/min all-in',
+    },
+    {
+      platform: 'Managed, all-in (article, high)',
+      monthlyUsdAt: linear(price(catalog, 'managed.article.all-in-high-minute')),
+      keys: ['managed.article.all-in-high-minute'],
+      basis: 'the reference article: $0.23-0.33/min all-in',
+    },
+  ];
+
+  const selfAt = (m: number) => selfInfraMonthlyUsd + selfProvidersPerMinuteUsd * m;
   const managed = platforms.map((p) => {
-    const monthlyUsd = p.fixedUsd + p.rateUsd * minutes;
+    const monthlyUsd = p.monthlyUsdAt(minutes);
     return {
       platform: p.platform,
       perMinuteUsd: monthlyUsd / minutes,
       monthlyUsd,
-      fixedMonthlyUsd: p.fixedUsd,
-      ratePerMinuteUsd: p.rateUsd,
-      breakEvenMinutes: breakEvenMinutes(selfInfraMonthlyUsd, selfProvidersPerMinuteUsd, p.fixedUsd, p.rateUsd),
+      breakEvenMinutes: breakEvenMinutes((m) => p.monthlyUsdAt(m) - selfAt(m)),
       basis: p.basis,
     };
   });
   return { managed, priceKeys: platforms.flatMap((p) => p.keys) };
 }
 
+/** Spike concurrency at another monthly volume, with this plan's traffic shape (Erlang C). */
+function spikeSessionsAt(plan: DeploymentPlan, minutes: number): number {
+  if (minutes <= 0) return 0;
+  const a = plan.assumptions;
+  const spikeErlangs = (plan.capacity.spike.erlangs * minutes) / a.monthlyMinutes;
+  return sessionsForServiceLevel(spikeErlangs, a.maxWaitSeconds, a.avgCallMinutes * 60, a.serviceLevel).sessions;
+}
+
+/** Volumes searched for a break-even: beyond a billion minutes a month it is "never". */
+export const BREAK_EVEN_SEARCH_LIMIT_MINUTES = 1e9;
+
 /**
- * Minutes m where infra + self * m = fixed + rate * m: self-hosting wins above it.
+ * The smallest whole number of monthly minutes at which self-hosting (this infrastructure) costs
+ * no more than the platform, given `savingAt(m)` = platform cost - self-hosted cost at m minutes,
+ * non-decreasing in m (platform rates above our provider cost per minute; volume fees only grow).
  * 0 when self-hosting is cheaper at any volume; null when it never is.
  */
-export function breakEvenMinutes(selfFixedUsd: number, selfPerMinuteUsd: number, managedFixedUsd: number, managedPerMinuteUsd: number): number | null {
-  const saving = managedPerMinuteUsd - selfPerMinuteUsd;
-  const extraFixed = selfFixedUsd - managedFixedUsd;
-  if (extraFixed <= 0 && saving >= 0) return 0;
-  if (saving <= 0) return null;
-  // The epsilon keeps float noise (1000.0000000001) from adding a minute.
-  return Math.ceil(extraFixed / saving - 1e-9);
+export function breakEvenMinutes(savingAt: (minutes: number) => number): number | null {
+  if (savingAt(0) >= 0) return 0;
+  if (savingAt(BREAK_EVEN_SEARCH_LIMIT_MINUTES) < 0) return null;
+  let below = 0;
+  let atOrAbove = BREAK_EVEN_SEARCH_LIMIT_MINUTES;
+  while (atOrAbove - below > 1) {
+    const middle = Math.floor((below + atOrAbove) / 2);
+    if (savingAt(middle) >= 0) atOrAbove = middle;
+    else below = middle;
+  }
+  return atOrAbove;
 }
 
 /** A quantity for a basis text: 3 significant figures below 100, whole numbers above. */

@@ -1,6 +1,6 @@
 /** The example and user stacks under stacks/: `Pulumi.<name>.yaml`, read with the one config loader. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { valuesFromStackFile } from '../../components/config.js';
 import { UsageError } from './cli.js';
@@ -28,8 +28,9 @@ export function stackFile(name: string, dir = STACKS_DIR): string {
  */
 export function stackValues(name: string, flag = '--stack', dir = STACKS_DIR): Record<string, unknown> {
   const file = stackFile(name, dir);
+  const shown = relative(process.cwd(), file) || file;
   if (!existsSync(file)) {
-    throw new UsageError(`${flag} ${JSON.stringify(name)}: no stack file stacks/Pulumi.${name}.yaml; stacks: ${listStacks(dir).join(', ')}`);
+    throw new UsageError(`${flag} ${JSON.stringify(name)}: no stack file ${shown}; stacks: ${listStacks(dir).join(', ')}`);
   }
-  return valuesFromStackFile(readFileSync(file, 'utf8'), `stacks/Pulumi.${name}.yaml`);
+  return valuesFromStackFile(readFileSync(file, 'utf8'), shown);
 }

@@ -93,23 +93,34 @@ describe('priceDeployment', () => {
     expect(vapi.monthlyUsd).toBeCloseTo(50_000 * (0.05 + providersPerMinute) + extraLines, 6);
     for (const m of cost.managed) {
       expect(m.perMinuteUsd).toBeCloseTo(m.monthlyUsd / 50_000, 12);
-      expect(m.monthlyUsd).toBeCloseTo(m.fixedMonthlyUsd + m.ratePerMinuteUsd * 50_000, 9);
-      if (m.breakEvenMinutes !== null && m.breakEvenMinutes > 0) {
-        // Just below the break-even the platform is cheaper; at it, this stack is.
-        const self = (minutes: number) => cost.infraMonthlyUsd + providersPerMinute * minutes;
-        const managed = (minutes: number) => m.fixedMonthlyUsd + m.ratePerMinuteUsd * minutes;
-        expect(self(m.breakEvenMinutes)).toBeLessThanOrEqual(managed(m.breakEvenMinutes) + 1e-9);
-        expect(self(m.breakEvenMinutes - 1)).toBeGreaterThan(managed(m.breakEvenMinutes - 1));
-      }
     }
     const article = cost.managed.find((m) => m.platform === 'Managed, all-in (article, low)')!;
     expect(article.monthlyUsd).toBeCloseTo(0.23 * 50_000, 9);
   });
 
-  it('break-even: 0 when always cheaper, null when never, else the crossing', () => {
-    expect(breakEvenMinutes(100, 0.05, 0, 0.15)).toBe(1000);
-    expect(breakEvenMinutes(100, 0.2, 0, 0.15)).toBeNull();
-    expect(breakEvenMinutes(100, 0.05, 500, 0.15)).toBe(0);
+  it('break-even: 0 when always cheaper, null when never, else the first minute where self-hosting wins', () => {
+    const linear = (selfFixed: number, selfRate: number, fixed: number, rate: number) => (m: number) => fixed + rate * m - (selfFixed + selfRate * m);
+    expect(breakEvenMinutes(linear(100, 0.05, 0, 0.15))).toBe(1000);
+    expect(breakEvenMinutes(linear(100, 0.2, 0, 0.15))).toBeNull();
+    expect(breakEvenMinutes(linear(100, 0.05, 500, 0.15))).toBe(0);
+  });
+
+  it('break-even holds against platforms whose fees change with volume (Bland plans, Vapi lines)', () => {
+    for (const stack of [{ monthlyMinutes: 15_000 }, { monthlyMinutes: 250_000, traffic: { spikeMultiplier: 4 } }]) {
+      const plan = planFor(stack);
+      const cost = priceDeployment(plan, DEFAULT_CATALOG);
+      const selfAt = (m: number) => cost.infraMonthlyUsd + (cost.providersMonthlyUsd / plan.assumptions.monthlyMinutes) * m;
+      for (const name of ['Bland', 'Vapi']) {
+        const breakEven = cost.managed.find((m) => m.platform === name)!.breakEvenMinutes;
+        expect(breakEven, name).not.toBeNull();
+        expect(breakEven!, name).toBeGreaterThan(0);
+        // Re-price the platform by planning the same stack at the break-even volume and one minute below.
+        const platformAt = (m: number) =>
+          priceDeployment(planFor({ ...stack, monthlyMinutes: m, tier: plan.tier }), DEFAULT_CATALOG).managed.find((x) => x.platform === name)!.monthlyUsd;
+        expect(selfAt(breakEven!)).toBeLessThanOrEqual(platformAt(breakEven!) + 1e-6);
+        expect(selfAt(breakEven! - 1)).toBeGreaterThan(platformAt(breakEven! - 1));
+      }
+    }
   });
 
   it('overrides are validated against the catalog', () => {
