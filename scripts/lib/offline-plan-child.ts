@@ -64,7 +64,7 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   const cause = (error as { cause?: unknown })?.cause as { name?: string; key?: string; value?: unknown; allowed?: string } | undefined;
   if (cause?.name === 'ConfigError') {
-    process.stdout.write(`${JSON.stringify({ error: { kind: 'config', key: cause.key, value: cause.value ?? null, allowed: cause.allowed } })}\n`);
+    process.stdout.write(`${JSON.stringify({ error: { kind: 'config', key: cause.key, value: cause.value, allowed: cause.allowed } })}\n`);
     process.exit(2);
   }
   const message = error instanceof Error ? error.message : String(error);

@@ -1,0 +1,101 @@
+/** Bad AWS config: one clear ConfigError naming the key, from the pure check and from the real program. */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { validateAwsConfig } from '../../components/aws/validate.js';
+import { ConfigError, parseStackConfig, type StackConfigInput } from '../../components/config.js';
+import { planDeployment } from '../../components/plan/plan.js';
+import { offlinePlan } from '../../scripts/lib/offline-plan.js';
+import { stackFile } from '../../scripts/lib/stacks.js';
+
+const config = (over: Partial<StackConfigInput> & { aws?: StackConfigInput['aws'] }) =>
+  parseStackConfig({ monthlyMinutes: 250_000, aws: { domain: 'voice.example.com', route53ZoneId: 'Z1' }, ...over });
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const check = (c: ReturnType<typeof config>) => validateAwsConfig(c, planDeployment(c));
+
+describe('validateAwsConfig', () => {
+  it('refuses the large tier on an existing VPC with subnets in one zone', () => {
+    const error = errorOf(() =>
+      check(config({ aws: { domain: 'voice.example.com', route53ZoneId: 'Z1', vpcId: 'vpc-1', subnets: [{ id: 'subnet-a', availabilityZone: 'us-east-1a' }, { id: 'subnet-b', availabilityZone: 'us-east-1a' }] } })),
+    );
+    expect(error.key).toBe('aws.subnets');
+    expect(error.message).toMatch(/at least 2 availability zones .*ElastiCache Multi-AZ.*got us-east-1a/);
+  });
+  it('accepts the small tier in one zone, and an existing VPC across two', () => {
+    expect(check(config({ monthlyMinutes: 10_000, aws: { domain: 'voice.example.com', vpcId: 'vpc-1', subnets: [{ id: 's', availabilityZone: 'us-east-1a' }] } })).existing?.vpcId).toBe('vpc-1');
+    const two = [{ id: 'a', availabilityZone: 'us-east-1a' }, { id: 'b', availabilityZone: 'us-east-1b' }];
+    expect(check(config({ aws: { domain: 'voice.example.com', route53ZoneId: 'Z1', vpcId: 'vpc-1', subnets: two } })).existing?.subnets).toHaveLength(2);
+  });
+  it('needs a domain on every tier (wss and turns)', () => {
+    const error = errorOf(() => check(config({ monthlyMinutes: 10_000, aws: {} })));
+    expect(error.key).toBe('aws.domain');
+    expect(error.message).toMatch(/is required/);
+  });
+  it('needs a certificate or a zone to issue one where the NLB terminates TLS', () => {
+    const error = errorOf(() => check(config({ monthlyMinutes: 50_000, aws: { domain: 'voice.example.com' } })));
+    expect(error.key).toBe('aws.certificateArn');
+    expect(error.message).toMatch(/aws.route53ZoneId/);
+    expect(errorOf(() => check(config({ aws: { domain: 'voice.example.com', certificateArn: 'not-an-arn' } }))).key).toBe('aws.certificateArn');
+  });
+  it('refuses the same name for signalling and TURN, an open operator CIDR, an unpinned image, a subnet outside the region', () => {
+    expect(errorOf(() => check(config({ aws: { domain: 'voice.example.com', turnDomain: 'voice.example.com', route53ZoneId: 'Z1' } }))).key).toBe('aws.turnDomain');
+    expect(errorOf(() => check(config({ aws: { domain: 'voice.example.com', route53ZoneId: 'Z1', operatorCidrs: ['0.0.0.0/0'] } }))).key).toBe('aws.operatorCidrs[0]');
+    expect(errorOf(() => check(config({ aws: { domain: 'voice.example.com', route53ZoneId: 'Z1', agentImage: 'acme/voice-agent:latest' } }))).key).toBe('aws.agentImage');
+    const far = [{ id: 'a', availabilityZone: 'eu-west-1a' }, { id: 'b', availabilityZone: 'us-east-1b' }];
+    expect(errorOf(() => check(config({ aws: { domain: 'voice.example.com', route53ZoneId: 'Z1', vpcId: 'v', subnets: far } }))).key).toBe('aws.subnets[0].availabilityZone');
+  });
+  it('leaves instance types too small for the plan to planDeployment (it names capacity.agentInstanceType)', () => {
+    // No catalogued shape is under the 2 vCPU / 4 GiB floor, so a small type is refused as unknown.
+    const error = errorOf(() => planDeployment(config({ capacity: { agentInstanceType: 't3.micro' } })));
+    expect(error.key).toBe('capacity.agentInstanceType');
+  });
+});
+
+describe('the program refuses bad config with one line naming the key', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bad-stacks-'));
+  const variant = (name: string, edit: (config: Record<string, unknown>) => void) => {
+    const doc = parse(readFileSync(stackFile('large'), 'utf8')) as { config: Record<string, unknown> };
+    edit(doc.config);
+    const file = join(dir, `Pulumi.${name}.yaml`);
+    writeFileSync(file, stringify(doc));
+    return file;
+  };
+  const aws = (c: Record<string, unknown>) => c['voice-agent-infra:aws'] as Record<string, unknown>;
+
+  it.each([
+    [
+      'large on one zone',
+      (c: Record<string, unknown>) => Object.assign(aws(c), { vpcId: 'vpc-1', subnets: [{ id: 'subnet-a', availabilityZone: 'us-east-1a' }] }),
+      /voice-agent-infra:aws\.subnets = .*at least 2 availability zones/,
+    ],
+    ['TLS without a domain', (c: Record<string, unknown>) => delete aws(c).domain, /voice-agent-infra:aws\.domain = \(missing\): is required/],
+    ['TLS without a certificate', (c: Record<string, unknown>) => delete aws(c).route53ZoneId, /voice-agent-infra:aws\.certificateArn = \(missing\)/],
+    [
+      'an agent instance type too small',
+      (c: Record<string, unknown>) => Object.assign(c['voice-agent-infra:capacity'] as object, { agentInstanceType: 't3.micro' }),
+      /voice-agent-infra:capacity\.agentInstanceType = "t3\.micro"/,
+    ],
+    ['the Kubernetes target', (c: Record<string, unknown>) => (c['voice-agent-infra:target'] = 'kubernetes'), /voice-agent-infra:target = "kubernetes": the Kubernetes target is not built yet/],
+  ])('%s', async (name, edit, message) => {
+    const file = variant(name.replaceAll(' ', '-'), edit);
+    const error = await offlinePlan('bad', { stackFile: file }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message.split('\n')).toHaveLength(1);
+    expect((error as ConfigError).message).toMatch(message);
+  });
+});
