@@ -1,0 +1,239 @@
+/**
+ * `voice-agent dispatcher`: takes calls off the queue in arrival order, admits each one only while
+ * the fleet has capacity, and dispatches an agent to its room.
+ *
+ * A call's BullMQ job lives from intake until its agent is dispatched. Capacity is held in Redis
+ * (the `active` set) from admission until room_finished, independent of any process, so a
+ * dispatcher can die or drain without losing or leaking capacity:
+ * - killed while holding calls for admission: BullMQ's stalled check returns the jobs to the
+ *   queue, and their line entries expire;
+ * - killed mid-dispatch: another dispatcher re-runs the job, waits out the dispatch lease, and
+ *   asks LiveKit whether the room already has our agent before dispatching (never two agents);
+ * - SIGTERM: stop fetching, hand held calls back to the head of the queue, finish dispatches in
+ *   flight, close.
+ */
+import { createServer, type Server } from 'node:http';
+import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import type { DispatcherConfig } from '../config.js';
+import { createLogger, errorMessage, type Logger } from '../log.js';
+import { checkRedisDurability, createWorkerConnection, quitQuietly, redactRedisUrl } from '../redis.js';
+import { QueueMetrics } from '../telemetry/metrics.js';
+import { AdmissionGate } from './admission.js';
+import { CallStore } from './call-store.js';
+import { deadLetterCall, type DeadLetterContext } from './dead-letters.js';
+import { openCallQueues, type CallJobData, type DeadLetterReason } from './jobs.js';
+import { CALLS_QUEUE } from './keys.js';
+import { createDispatchApi, type DispatchApi } from './livekit.js';
+import { readQueueStats } from './stats.js';
+
+export interface Dispatcher {
+  /** Drains: stops taking calls, hands back the ones waiting for capacity, finishes dispatches in flight. */
+  close(): Promise<void>;
+  /** Port of the /metrics server when METRICS_PORT is set. */
+  readonly metricsPort?: number;
+}
+
+export interface DispatcherDeps {
+  log?: Logger;
+  /** Shared with the intake in `voice-agent all`. */
+  metrics?: QueueMetrics;
+  /** The LiveKit API; tests and the bench pass their own only through LIVEKIT_URL, not here. */
+  dispatchApi?: DispatchApi;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function startDispatcher(config: DispatcherConfig, deps: DispatcherDeps = {}): Promise<Dispatcher> {
+  const log = deps.log ?? createLogger({ base: { role: 'dispatcher' } });
+  const metrics = deps.metrics ?? new QueueMetrics();
+  const api = deps.dispatchApi ?? createDispatchApi(config.livekit);
+  const redis = createWorkerConnection(config.redis.url);
+  redis.on('error', () => {}); // reconnects on its own; failures surface on commands
+  const subscriber = redis.duplicate();
+  subscriber.on('error', () => {});
+  const store = new CallStore(redis, config.redis.prefix);
+  const queues = openCallQueues(redis, config.redis.prefix);
+  metrics.setStatsSource(() => readQueueStats(store, queues, config.fleetCapacity));
+  const gate = new AdmissionGate({ store, fixedCapacity: config.fleetCapacity, pollMs: config.admissionPollMs, log });
+  const deadLetters: DeadLetterContext = { store, queues, log, metrics, alertWebhookUrl: config.alertWebhookUrl };
+  // Long enough to cover the LiveKit lookups plus CreateDispatch at their timeouts: a second
+  // dispatcher never calls LiveKit for the room while the first one still can.
+  const leaseMs = (config.livekit.requestTimeoutSeconds * 2 + 2) * 1000;
+  let draining = false;
+
+  subscriber.on('message', () => gate.wake());
+  await subscriber.subscribe(store.keys.freedChannel);
+  void checkRedisDurability(redis, log);
+
+  const dispatchMetadata = (call: CallJobData) =>
+    JSON.stringify({
+      callId: call.callId,
+      room: call.room,
+      source: call.source,
+      useCase: call.useCase,
+      metadata: call.metadata,
+      participantIdentity: call.participantIdentity,
+    });
+
+  async function deadLetterOrFinish(job: Job<CallJobData>, reason: DeadLetterReason, attempts: number, error?: string): Promise<string> {
+    const dead = await deadLetterCall(deadLetters, job.data, reason, attempts, error);
+    if (!dead) return 'finished';
+    throw new UnrecoverableError(`dead-lettered: ${reason}${error ? `: ${error}` : ''}`);
+  }
+
+  async function dispatchAdmitted(job: Job<CallJobData>, token: string, admittedAtMs: number | undefined): Promise<string> {
+    const call = job.data;
+    let lease = await store.beginDispatch(call.callId, token, leaseMs);
+    while (lease.kind === 'busy') {
+      // Another run of this job (a dispatcher that died or stalled) may still be talking to LiveKit.
+      await sleep(Math.min(lease.msLeft + 50, 2000));
+      lease = await store.beginDispatch(call.callId, token, leaseMs);
+    }
+    if (lease.kind === 'done') return 'dispatched';
+    if (lease.kind === 'gone') return lease.state || 'gone'; // e.g. the room finished meanwhile
+
+    let dispatchId: string;
+    let reused = false;
+    try {
+      // Ask LiveKit first, every time: after a crash, a 500 that did dispatch, or a Redis write
+      // lost in the AOF window, the room may already have our agent. An agent participant can
+      // only exist after an earlier attempt, so that lookup is skipped on the first.
+      const earlier = lease.attempt > 1 || job.attemptsStarted > 1;
+      const existing = await api.findExisting(call.room, config.agentName, earlier);
+      reused = existing !== undefined;
+      dispatchId = existing ?? (await api.createDispatch(call.room, config.agentName, dispatchMetadata(call)));
+    } catch (err) {
+      await store.abortDispatch(call.callId, token).catch(() => {});
+      const attempts = job.attemptsMade + 1;
+      const error = errorMessage(err);
+      if (attempts >= (job.opts.attempts ?? 1)) return deadLetterOrFinish(job, 'dispatch-failed', attempts, error);
+      log.warn('dispatch failed; will retry with backoff', { callId: call.callId, room: call.room, attempt: attempts, error });
+      throw err instanceof Error ? err : new Error(error);
+    }
+    const state = await store.markDispatched(call.callId, dispatchId);
+    if (admittedAtMs !== undefined && !reused) {
+      metrics.dispatched({
+        waitSeconds: Math.max(0, Date.now() / 1000 - call.receivedAtUs / 1e6),
+        latencySeconds: (performance.now() - admittedAtMs) / 1000,
+      });
+    }
+    log.info('call dispatched', { callId: call.callId, room: call.room, dispatchId, reused, state });
+    return state;
+  }
+
+  async function processCall(job: Job<CallJobData>, token?: string): Promise<string> {
+    const call = job.data;
+    const lockToken = token ?? `${job.id}:${job.attemptsStarted}`;
+    const deadlineMs = call.receivedAtUs / 1000 + config.calls.maxWaitSeconds * 1000;
+    const outcome = draining ? 'released' : await gate.request({ callId: call.callId, room: call.room, receivedAtUs: call.receivedAtUs }, deadlineMs);
+    switch (outcome) {
+      case 'released':
+        // Back to the head of the queue for another dispatcher (or this one after a restart).
+        await job.moveToWait(lockToken);
+        throw new WaitingError();
+      case 'finished':
+      case 'duplicate':
+      case 'expired':
+        return outcome;
+      case 'timeout':
+        return deadLetterOrFinish(job, 'wait-timeout', job.attemptsMade);
+      case 'dead': {
+        // Dead-lettered by a run that died before failing the job: finish that work.
+        const record = await store.callRecord(call.callId);
+        return deadLetterOrFinish(job, (record.deadReason as DeadLetterReason | undefined) ?? 'dispatch-failed', job.attemptsMade);
+      }
+      case 'admitted':
+        return dispatchAdmitted(job, lockToken, performance.now());
+      case 'resume':
+        return dispatchAdmitted(job, lockToken, undefined);
+    }
+  }
+
+  const worker = new Worker<CallJobData, string>(CALLS_QUEUE, processCall, {
+    connection: redis,
+    prefix: config.redis.prefix,
+    concurrency: config.concurrency,
+    lockDuration: config.lockMs,
+    stalledInterval: config.lockMs,
+    // A job whose dispatcher dies is re-run; only a job that kills dispatchers repeatedly fails.
+    maxStalledCount: 5,
+    autorun: false,
+  });
+  let lastWorkerWarnMs = 0;
+  worker.on('error', (err) => {
+    if (Date.now() - lastWorkerWarnMs < 10_000) return;
+    lastWorkerWarnMs = Date.now();
+    log.warn('queue worker error', { error: errorMessage(err) });
+  });
+  worker.on('failed', (job, err) => {
+    // Jobs BullMQ itself failed (stalled too often) never went through our dead-letter path.
+    if (job && err.message.includes('stalled more than allowable limit')) {
+      deadLetterCall(deadLetters, job.data, 'stalled', job.attemptsMade, err.message).catch((e: unknown) =>
+        log.error('could not dead-letter a stalled call', { callId: job.data.callId, error: errorMessage(e) }),
+      );
+    }
+  });
+  void worker.run().catch((err: unknown) => log.error('queue worker stopped', { error: errorMessage(err) }));
+
+  // Safety net: calls whose room_finished never came give their capacity back.
+  const maxCallMs = config.maxCallSeconds * 1000;
+  const reaper = setInterval(
+    () => {
+      store
+        .reap(maxCallMs)
+        .then((ids) => {
+          for (const callId of ids) log.warn('call released after the maximum call duration without room_finished', { callId, maxCallSeconds: config.maxCallSeconds });
+        })
+        .catch(() => {});
+    },
+    Math.min(60_000, Math.max(1000, maxCallMs / 10)),
+  );
+  reaper.unref();
+
+  let server: Server | undefined;
+  if (config.metricsPort !== undefined) {
+    server = createServer((req, res) => {
+      if (req.url === '/metrics') {
+        metrics.registry
+          .metrics()
+          .then((body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body))
+          .catch(() => res.writeHead(500).end());
+      } else if (req.url === '/healthz') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve) => server!.listen(config.metricsPort, resolve));
+  }
+  const address = server?.address();
+  const metricsPort = address && typeof address === 'object' ? address.port : undefined;
+
+  log.info('dispatcher ready', {
+    redis: redactRedisUrl(config.redis.url),
+    agentName: config.agentName,
+    capacity: config.fleetCapacity ?? 'agent heartbeats',
+    concurrency: config.concurrency,
+    metricsPort,
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    metricsPort,
+    close() {
+      closing ??= (async () => {
+        draining = true;
+        await worker.pause(true); // stop fetching; in-flight jobs continue
+        await gate.releaseAll();
+        await worker.close();
+        clearInterval(reaper);
+        await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+        await queues.close();
+        await quitQuietly(subscriber);
+        await quitQuietly(redis);
+        log.info('dispatcher stopped');
+      })();
+      return closing;
+    },
+  };
+}
