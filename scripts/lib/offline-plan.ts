@@ -4,9 +4,12 @@
  * cloud, no Pulumi CLI. Each stack runs in its own child process (Pulumi's runtime is per process).
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../../components/config.js';
-import { REPO_ROOT } from './stacks.js';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { CONFIG_NAMESPACE, ConfigError } from '../../components/config.js';
+import { REPO_ROOT, stackFile } from './stacks.js';
 
 /** One resource of the plan. */
 export interface PlannedResource {
@@ -110,4 +113,32 @@ export function shortType(type: string): string {
   const [pkg, module, kind] = type.split(':');
   if (!module || !kind) return type;
   return `${pkg}:${module.split('/')[0]}:${kind}`;
+}
+
+/**
+ * The offline plan of a stack with config values layered over its file (the plan CLI's flags):
+ * the merged values go to a temporary stack file, as `pulumi config set` would have written them.
+ */
+export async function offlinePlanWithOverrides(stack: string, overrides: Readonly<Record<string, unknown>>): Promise<OfflinePlan> {
+  if (Object.keys(overrides).length === 0) return offlinePlan(stack);
+  const doc = parseYaml(readFileSync(stackFile(stack), 'utf8')) as { config: Record<string, unknown> };
+  for (const [path, value] of Object.entries(overrides)) {
+    const [top, ...rest] = path.split('.');
+    const key = `${CONFIG_NAMESPACE}:${top}`;
+    if (rest.length === 0) {
+      doc.config[key] = value;
+      continue;
+    }
+    let node = (doc.config[key] && typeof doc.config[key] === 'object' ? doc.config[key] : (doc.config[key] = {})) as Record<string, unknown>;
+    for (const part of rest.slice(0, -1)) node = (node[part] && typeof node[part] === 'object' ? node[part] : (node[part] = {})) as Record<string, unknown>;
+    node[rest.at(-1)!] = value;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'offline-plan-'));
+  const file = join(dir, `Pulumi.${stack}.yaml`);
+  try {
+    writeFileSync(file, stringifyYaml(doc));
+    return await offlinePlan(stack, { stackFile: file });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
