@@ -183,7 +183,7 @@ function arn(service: string, region: string, resource: string): string {
 /** What a provider computes on create, for the types this program uses. */
 function computedOutputs(type: string, name: string, inputs: Record<string, unknown>, region: string): Record<string, unknown> {
   const given = (key: string) => (typeof inputs[key] === 'string' ? (inputs[key] as string) : undefined);
-  const physical = given('name') ?? (given('namePrefix') ? `${given('namePrefix')}${hex(name, 6)}` : autoname(name, type));
+  const physical = given('name') ?? (given('namePrefix') ? `${given('namePrefix')}${hex(`prefix/${name}`, 8)}` : autoname(name, type));
   const id = mockId(type, name);
   switch (type) {
     case 'aws:ec2/vpc:Vpc':
@@ -212,7 +212,8 @@ function computedOutputs(type: string, name: string, inputs: Record<string, unkn
       return { arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:${kind}/${physical}`, name: physical, uniqueId: `AROA${hex(name, 16).toUpperCase()}` };
     }
     case 'aws:secretsmanager/secret:Secret':
-      return { arn: arn('secretsmanager', region, `secret:${physical}-${hex(name, 6)}`), name: physical };
+      // Secrets Manager appends "-" and 6 random characters to the name in the ARN.
+      return { arn: arn('secretsmanager', region, `secret:${physical}-${hex(`suffix/${name}`, 6)}`), name: physical };
     case 'aws:cloudwatch/logGroup:LogGroup':
       return { arn: arn('logs', region, `log-group:${physical}`), name: physical };
     case 'aws:ecr/repository:Repository':
