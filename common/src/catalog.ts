@@ -118,6 +118,7 @@ export const DEFAULT_CATALOG: PriceCatalog = {
   },
   // Monitoring, secrets, registry.
   'aws.cloudwatch.metric-month': { value: 0.3, unit: 'usd-per-item-month', source: AWS_CW, date: REF_DATE },
+  'aws.cloudwatch.logs-ingest-gb': { value: 0.5, unit: 'usd-per-gb', source: AWS_CW, date: REF_DATE, note: 'standard log class' },
   'aws.cloudwatch.alarm-month': { value: 0.1, unit: 'usd-per-item-month', source: AWS_CW, date: REF_DATE },
   'aws.cloudwatch.dashboard-month': { value: 3, unit: 'usd-per-item-month', source: AWS_CW, date: REF_DATE },
   'aws.secretsmanager.secret-month': { value: 0.4, unit: 'usd-per-item-month', source: AWS_CW, date: REF_DATE },

@@ -18,17 +18,26 @@ import { sessionsForServiceLevel } from '../plan/erlang.js';
 import type { DeploymentPlan, Range } from '../plan/plan.js';
 
 export const HOURS_PER_MONTH = 730;
-/** Two AZs: on average half the agent <-> LiveKit media crosses an AZ boundary. */
-export const CROSS_AZ_SHARE = 0.5;
+/**
+ * Agents reach LiveKit's media at its public address (`rtc.use_external_ip`), and AWS bills
+ * same-region traffic to a public IPv4 address at the cross-AZ rate, in and out, whatever the AZ.
+ */
+export const AGENT_MEDIA_BILLED_SHARE = 1;
+/** CloudWatch Logs ingested per call: container logs, the call record and EMF lines (estimate). */
+export const LOG_KB_PER_CALL = 40;
 /** Public IPv4 addresses of an internet-facing NLB: one per AZ (two AZs). */
 export const NLB_PUBLIC_ADDRESSES_EACH = 2;
 /** The bundled agent image in ECR, GB. */
 export const AGENT_IMAGE_GB = 1.5;
 /** Alarms every AWS stack creates (dead letters, success rate, P95 latency, backlog, CPU, oldest wait). */
 export const ALARM_COUNT = 6;
-/** Secrets Manager entries: LiveKit API key+secret, intake token, and (large) the Redis auth token. */
+/**
+ * Secrets Manager entries: the LiveKit API key and secret, the intake token, and on mid and large
+ * the Redis AUTH token (mid: the node's Redis, which agent workers reach over the VPC; large:
+ * ElastiCache). The small box's Redis listens on loopback only.
+ */
 export function secretCount(plan: DeploymentPlan): number {
-  return plan.redis.mode === 'managed' ? 3 : 2;
+  return plan.tier === 'small' ? 2 : 3;
 }
 
 export type CostCategory = 'infra' | 'providers';
@@ -178,6 +187,9 @@ function infraLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLine[] {
 
   const metricCount = Object.keys(METRICS).length;
   lines.push(line('CloudWatch custom metrics', 'infra', 'aws.cloudwatch.metric-month', metricCount, catalog, `${metricCount} metrics x 1 Stack dimension`));
+  const calls = plan.assumptions.monthlyMinutes / plan.assumptions.avgCallMinutes;
+  const logGb = (calls * LOG_KB_PER_CALL) / 1e6;
+  lines.push(line('CloudWatch Logs ingestion', 'infra', 'aws.cloudwatch.logs-ingest-gb', logGb, catalog, `${Math.round(calls).toLocaleString('en-US')} calls x ~${LOG_KB_PER_CALL} KB of logs and metric records`));
   lines.push(line('CloudWatch alarms', 'infra', 'aws.cloudwatch.alarm-month', ALARM_COUNT, catalog, `${ALARM_COUNT} standard alarms`));
   lines.push(line('CloudWatch dashboard', 'infra', 'aws.cloudwatch.dashboard-month', 1, catalog, '1 dashboard'));
   const secrets = secretCount(plan);
@@ -236,9 +248,9 @@ function dataTransferLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLin
   ];
   if (plan.tier !== 'small') {
     const perDirectionGb = audioGb(minutes, plan.costInputs.webrtcAudioKbps);
-    const crossGb = 2 * perDirectionGb * CROSS_AZ_SHARE * 2;
+    const billedGb = 2 * perDirectionGb * AGENT_MEDIA_BILLED_SHARE * 2;
     lines.push(
-      line('Cross-AZ agent media', 'infra', 'aws.data-transfer.cross-az.gb', crossGb, catalog, `2 directions x ${round2(perDirectionGb)} GB x ${CROSS_AZ_SHARE} across AZs x 2 (billed out and in)`),
+      line('Agent media to LiveKit public addresses', 'infra', 'aws.data-transfer.cross-az.gb', billedGb, catalog, `2 directions x ${round2(perDirectionGb)} GB (${plan.costInputs.webrtcAudioKbps} kbps), billed out and in`),
     );
   }
   return lines;

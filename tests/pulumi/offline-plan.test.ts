@@ -145,17 +145,6 @@ describe.each(EXAMPLE_STACKS)('stack %s: the resource graph matches the plan', (
 });
 
 describe('the mocked graph, priced with the catalog, costs what the plan says', () => {
-  /**
-   * Where the graph and the cost engine disagree today, on purpose and reported to the cost owner:
-   * the mid tier stores a third secret (the node Redis's AUTH token, which the agent fleet needs),
-   * while secretCount() counts 2 for local Redis.
-   */
-  const KNOWN_GAPS: Record<string, { item: string; monthlyUsd: number }[]> = {
-    small: [],
-    mid: [{ item: 'Secrets Manager: Redis AUTH token of the mid node', monthlyUsd: price(DEFAULT_CATALOG, 'aws.secretsmanager.secret-month') }],
-    large: [],
-  };
-
   it.each(EXAMPLE_STACKS)('%s', (stack) => {
     const { plan, cost } = buildStackReport(stack, exampleConfig(stack));
     const p = (key: string) => price(DEFAULT_CATALOG, key);
@@ -189,15 +178,14 @@ describe('the mocked graph, priced with the catalog, costs what the plan says', 
     usd += of(stack, T.dashboard).length * p('aws.cloudwatch.dashboard-month');
     usd += of(stack, T.secret).length * p('aws.secretsmanager.secret-month');
     // Usage-derived lines (traffic, metrics, image storage, NLB capacity units) come from the plan.
-    const usageKeys = ['aws.nlb.nlcu-hour', 'aws.data-transfer-out.gb', 'aws.data-transfer.cross-az.gb', 'aws.cloudwatch.metric-month', 'aws.ecr.gb-month'];
+    const usageKeys = ['aws.nlb.nlcu-hour', 'aws.data-transfer-out.gb', 'aws.data-transfer.cross-az.gb', 'aws.cloudwatch.metric-month', 'aws.cloudwatch.logs-ingest-gb', 'aws.ecr.gb-month'];
     usd += cost.lines.filter((l) => l.category === 'infra' && usageKeys.includes(l.priceKey)).reduce((a, l) => a + l.monthlyUsd, 0);
 
-    const gaps = KNOWN_GAPS[stack]!.reduce((a, g) => a + g.monthlyUsd, 0);
-    expect(usd).toBeCloseTo(cost.infraMonthlyUsd + gaps, 6);
+    expect(usd).toBeCloseTo(cost.infraMonthlyUsd, 6);
     // The counts the cost engine assumes, held against the graph.
     expect(of(stack, T.metricAlarm)).toHaveLength(ALARM_COUNT);
     expect(nlbs.every((n) => (n.inputs.subnets as string[]).length === NLB_PUBLIC_ADDRESSES_EACH)).toBe(true);
-    expect(of(stack, T.secret).length - secretCount(plan)).toBe(KNOWN_GAPS[stack]!.length);
+    expect(of(stack, T.secret)).toHaveLength(secretCount(plan));
   });
 });
 

@@ -10,7 +10,7 @@ function plan(...args: string[]) {
 
 const CONTRACT_KEYS = ['stack', 'tier', 'target', 'assumptions', 'capacity', 'livekit', 'agents', 'redis', 'loadBalancer', 'llmRateLimits', 'cost', 'warnings'];
 
-describe('npm run plan', () => {
+describe('npm run plan', { timeout: 60_000 }, () => {
   it('--stack mid --json prints the JSON contract', () => {
     const r = plan('--stack', 'mid', '--json');
     expect(r.code, r.stderr).toBe(0);
