@@ -20,7 +20,9 @@ export class LogCapture {
 export interface InProcessRoles {
   intake: Intake;
   dispatchers: Dispatcher[];
+  /** The intake's metrics. */
   metrics: QueueMetrics;
+  dispatcherMetrics: QueueMetrics[];
   logs: LogCapture;
   close(): Promise<void>;
 }
@@ -31,13 +33,16 @@ export async function startRoles(h: Harness, env: Record<string, string> = {}, d
   const fullEnv = h.env(env);
   const intake = await startIntake(parseIntakeConfig(fullEnv), { log: logs.log, metrics });
   const dispatchers: Dispatcher[] = [];
+  const dispatcherMetrics: QueueMetrics[] = [];
   for (let i = 0; i < dispatcherCount; i++) {
-    dispatchers.push(await startDispatcher(parseDispatcherConfig(fullEnv), { log: logs.log.child({ dispatcher: i }), metrics: new QueueMetrics({ processMetrics: false }) }));
+    dispatcherMetrics.push(new QueueMetrics({ processMetrics: false }));
+    dispatchers.push(await startDispatcher(parseDispatcherConfig(fullEnv), { log: logs.log.child({ dispatcher: i }), metrics: dispatcherMetrics[i] }));
   }
   return {
     intake,
     dispatchers,
     metrics,
+    dispatcherMetrics,
     logs,
     async close() {
       await intake.close();
