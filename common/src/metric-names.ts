@@ -112,6 +112,36 @@ export const METRICS = {
     cloudWatchUnit: 'None',
     help: 'Provider cost of one call in USD, priced with the shared catalog.',
   },
+  callDuration: {
+    prometheus: 'voice_call_duration_seconds',
+    cloudWatch: 'CallDurationSeconds',
+    cloudWatchUnit: 'Seconds',
+    help: 'Length of one call, agent joined to call end.',
+  },
+  supervisorOverrides: {
+    prometheus: 'voice_supervisor_overrides_total',
+    cloudWatch: 'SupervisorOverrides',
+    cloudWatchUnit: 'Count',
+    help: 'Times the supervisor overrode the active agent, by reason.',
+  },
+  phraseCacheHits: {
+    prometheus: 'voice_phrase_cache_hits_total',
+    cloudWatch: 'PhraseCacheHits',
+    cloudWatchUnit: 'Count',
+    help: 'Agent utterances played from pre-rendered audio instead of TTS.',
+  },
+  phraseCacheMisses: {
+    prometheus: 'voice_phrase_cache_misses_total',
+    cloudWatch: 'PhraseCacheMisses',
+    cloudWatchUnit: 'Count',
+    help: 'Agent utterances synthesised by the TTS provider.',
+  },
+  phraseCacheSavedCharacters: {
+    prometheus: 'voice_phrase_cache_saved_characters_total',
+    cloudWatch: 'PhraseCacheSavedCharacters',
+    cloudWatchUnit: 'Count',
+    help: 'TTS characters not billed because the phrase played from the cache.',
+  },
 } as const satisfies Record<string, MetricName>;
 
 export type MetricKey = keyof typeof METRICS;
