@@ -168,6 +168,8 @@ export class CallRecorder {
         if (m.promptTokens + m.completionTokens > 0) this.unpriced.add(`${provider}/${raw}`);
         return;
       }
+      // A failed attempt (e.g. the local model before the fallback answered) used no tokens.
+      if (m.promptTokens + m.completionTokens === 0) return;
       const entry = this.tokens.get(model) ?? { model, inputTokens: 0, outputTokens: 0 };
       entry.inputTokens += m.promptTokens;
       entry.outputTokens += m.completionTokens;

@@ -270,7 +270,10 @@ export async function renderPhrases(
     // no usable index yet: render everything
   }
   const existing = new Map((previous?.phrases ?? []).map((p) => [normalizePhrase(p.text), p]));
-  const unique = [...new Map(phrases.map((p) => [normalizePhrase(p), p.trim()])).values()].filter((p) => normalizePhrase(p));
+  // The first spelling of a phrase wins; later ones that sound the same are the same phrase.
+  const byKey = new Map<string, string>();
+  for (const p of phrases) if (normalizePhrase(p) && !byKey.has(normalizePhrase(p))) byKey.set(normalizePhrase(p), p.trim());
+  const unique = [...byKey.values()];
   const index: PhraseIndex = { version: 1, tts: identity, phrases: [] };
   let rendered = 0;
   let characters = 0;

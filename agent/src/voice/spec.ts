@@ -4,7 +4,7 @@
  * start; the first problem becomes one error naming the key, the value and what is allowed.
  * Pure apart from `readSpecFile`.
  */
-import { LLM_MODELS, TELEPHONY_PROVIDERS } from '@voice-agent-infra/common';
+import { LLM_MODELS, TELEPHONY_PROVIDERS, type LlmModel } from '@voice-agent-infra/common';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -88,7 +88,11 @@ const supervisorSchema = z
   })
   .strict();
 
-const hostedModel = z.enum(LLM_MODELS).refine((m) => m !== 'local', 'must be a hosted model; the local one is providers.llm.local');
+/** Hosted models run on the OpenAI plugin; the catalog prices them (a new one needs a catalog entry). */
+const OPENAI_MODELS = LLM_MODELS.filter((m) => m.startsWith('gpt-'));
+const hostedModel = z.string().refine((m) => OPENAI_MODELS.includes(m as (typeof LLM_MODELS)[number]), {
+  message: `must be an OpenAI model the price catalog knows: ${OPENAI_MODELS.join(', ')} (the local model is providers.llm.local)`,
+}).transform((m) => m as LlmModel);
 
 const providersSchema = z
   .object({
@@ -186,13 +190,17 @@ export function roleOf(spec: AgentSpec, name: string): Role {
  * the supervisor escalates to an escalation specialist.
  */
 export function parseAgentSpec(input: unknown, tools: ToolNamesByRole, source = 'agent spec'): AgentSpec {
-  const parsed = specSchema.safeParse(input);
+  const parsed = specSchema.safeParse(input, { reportInput: true });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     let message = issue.message;
+    const given = issue.input;
+    // Name the value when it is a plain one (an object would not fit on the line).
+    const shown = given !== undefined && (typeof given !== 'object' || given === null) ? ` = ${JSON.stringify(given)}` : '';
     if (issue.code === 'unrecognized_keys') message = `has unknown key(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
     else if (/received undefined/.test(message)) message = 'is required';
-    else if (!message.startsWith('is ') && !message.startsWith('must ')) message = `is invalid: ${message}`;
+    else if (message.startsWith('is ') || message.startsWith('must ')) message = `${shown.trimStart()}${shown ? ' ' : ''}${message}`;
+    else message = `${shown.trimStart()}${shown ? ' ' : ''}is invalid: ${message}`;
     const key = keyOf(issue.path);
     fail(source, key || '(top level)', message);
   }

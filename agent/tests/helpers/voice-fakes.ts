@@ -23,6 +23,8 @@ export function quietFrameworkLogs(): void {
 export interface ScriptedReply {
   /** The caller's newest message or the newest tool output, exactly. */
   input: string;
+  /** Only when the agent's instructions contain this (one model shared by several agents). */
+  agent?: string;
   content?: string;
   toolCalls?: Array<{ name: string; args: Record<string, unknown> }>;
   /** Token usage reported for this reply. */
@@ -48,13 +50,10 @@ export class ScriptedLLM extends llm.LLM {
   /** The lookup key of every chat() call, in order. */
   readonly asked: string[] = [];
   fail = false;
-  private readonly replies = new Map<string, ScriptedReply>();
-
   constructor(
     private readonly options: { model?: string; provider?: string; replies?: ScriptedReply[] } = {},
   ) {
     super();
-    for (const r of options.replies ?? []) this.replies.set(r.input, r);
   }
 
   label(): string {
@@ -69,21 +68,23 @@ export class ScriptedLLM extends llm.LLM {
     return this.options.provider ?? 'test';
   }
 
-  reply(input: string): ScriptedReply | undefined {
-    return this.replies.get(input);
+  reply(input: string, instructions: string): ScriptedReply | undefined {
+    return (this.options.replies ?? []).find((r) => r.input === input && (r.agent === undefined || instructions.includes(r.agent)));
   }
 
   chat({ chatCtx, toolCtx, connOptions }: { chatCtx: llm.ChatContext; toolCtx?: llm.ToolContextLike; connOptions?: APIConnectOptions }): llm.LLMStream {
     const key = lookupKey(chatCtx) ?? '';
     this.asked.push(key);
-    return new ScriptedStream(this, key, { chatCtx, toolCtx, connOptions: connOptions ?? { maxRetry: 0, retryIntervalMs: 0, timeoutMs: 5000 } });
+    const system = chatCtx.items.find((i) => i.type === 'message' && i.role === 'system');
+    const instructions = system?.type === 'message' ? (system.textContent ?? '') : '';
+    return new ScriptedStream(this, this.reply(key, instructions), { chatCtx, toolCtx, connOptions: connOptions ?? { maxRetry: 0, retryIntervalMs: 0, timeoutMs: 5000 } });
   }
 }
 
 class ScriptedStream extends llm.LLMStream {
   constructor(
     private readonly scripted: ScriptedLLM,
-    private readonly key: string,
+    private readonly scriptedReply: ScriptedReply | undefined,
     params: { chatCtx: llm.ChatContext; toolCtx?: llm.ToolContextLike; connOptions: APIConnectOptions },
   ) {
     super(scripted, params);
@@ -91,7 +92,7 @@ class ScriptedStream extends llm.LLMStream {
 
   protected async run(): Promise<void> {
     if (this.scripted.fail) throw new APIConnectionError({ message: `${this.scripted.model} is down`, options: { retryable: false } });
-    const reply = this.scripted.reply(this.key);
+    const reply = this.scriptedReply;
     if (!reply) return;
     if (reply.content) this.queue.put({ id: 'scripted', delta: { role: 'assistant', content: reply.content } });
     if (reply.toolCalls?.length) {
