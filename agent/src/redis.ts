@@ -38,6 +38,8 @@ export function createProducerConnection(url: string, options: ProducerOptions =
     commandTimeout: options.commandTimeoutMs ?? 800,
     connectTimeout: 1000,
     lazyConnect: options.lazyConnect ?? false,
+    // Concurrent webhooks issue commands in the same tick: one socket write for all of them.
+    enableAutoPipelining: true,
   });
 }
 
