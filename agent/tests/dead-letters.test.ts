@@ -100,5 +100,13 @@ describe('dead letters', () => {
     expect(letter?.data).toMatchObject({ reason: 'wait-timeout', room: 'no-agents' });
     expect((await h.store.capacityStats(0)).line).toBe(0);
     expect(h.livekit.dispatchCount).toBe(0);
+
+    // queue retry --all re-drives it with a fresh wait clock: still no capacity, so it times out
+    // (and alerts) again rather than being dropped.
+    const retried = await runVoiceAgent(['queue', 'retry', '--all', '--json'], h.env());
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(JSON.parse(retried.stdout)).toEqual([{ callId: callIdForRoom('no-agents'), outcome: 'redriven' }]);
+    await waitFor('a second wait-timeout alert arrives', () => sink.alerts.length === 2, 30_000);
+    expect(sink.alerts[1]).toMatchObject({ callId: callIdForRoom('no-agents'), reason: 'wait-timeout' });
   });
 });

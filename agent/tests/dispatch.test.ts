@@ -115,6 +115,18 @@ describe('dispatch', () => {
     expect(await readFleetCapacity(h.admin, h.prefix)).toBe(0);
   });
 
+  it('a call whose room_finished never comes gives its capacity back after CALL_MAX_DURATION_SECONDS', async () => {
+    roles = await startRoles(h, { FLEET_CAPACITY: '1', CALL_MAX_DURATION_SECONDS: '1' });
+    await h.postWebhook(roles.intake.url, h.callWebhook('forever-1'));
+    await h.postWebhook(roles.intake.url, h.callWebhook('forever-2'));
+    await waitFor('the first call is dispatched', () => h.livekit.dispatchCount === 1);
+    // No room_finished: the safety net releases the first call and the second one gets its slot.
+    await waitFor('the second call is dispatched', () => h.livekit.dispatchCount === 2, 30_000);
+    expect(await h.callState(callIdForRoom('forever-1'))).toBe('expired');
+    expect(roles.logs.find('call released after the maximum call duration without room_finished')[0]).toMatchObject({ callId: callIdForRoom('forever-1') });
+    expect(h.livekit.roomsDispatchedTwice()).toEqual([]);
+  });
+
   it('a caller who hangs up while waiting is never dispatched', async () => {
     roles = await startRoles(h, { FLEET_CAPACITY: '0' });
     await h.postWebhook(roles.intake.url, h.callWebhook('hangup'));
