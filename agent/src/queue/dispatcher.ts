@@ -37,7 +37,7 @@ export interface DispatcherDeps {
   log?: Logger;
   /** Shared with the intake in `voice-agent all`. */
   metrics?: QueueMetrics;
-  /** The LiveKit API; tests and the bench pass their own only through LIVEKIT_URL, not here. */
+  /** Replaces the LiveKit API client (default: livekit-server-sdk against LIVEKIT_URL). */
   dispatchApi?: DispatchApi;
 }
 
