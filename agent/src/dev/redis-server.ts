@@ -82,6 +82,9 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
     '--protected-mode', 'no',
     '--loglevel', 'warning',
   ];
+  // Best effort against orphans: a test runner that exits without stop() still takes Redis along.
+  const killOnExit = () => child?.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const launch = async () => {
     child = spawn('redis-server', args, { stdio: 'ignore' });
     await waitForPing(url, 15_000);
@@ -102,6 +105,7 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
     kill,
     restart: launch,
     async stop() {
+      process.off('exit', killOnExit);
       await kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     },
