@@ -12,13 +12,16 @@ import { createLogger, errorMessage, parseLogLevel, type Logger } from './log.js
 import { startDispatcher } from './queue/dispatcher.js';
 import { startIntake } from './queue/intake.js';
 import { QueueMetrics, startEmfReporter } from './telemetry/metrics.js';
+// The LiveKit agent worker (the `agent` role, also part of `all`), loaded only when it runs.
+import { AGENT_ENV_HELP } from './worker/help.js';
 
 const HELP = `voice-agent: queue mode for the bundled voice agent
 
 Usage:
+  voice-agent agent                       the LiveKit agent worker: router, specialists and supervisor, one call per job process
   voice-agent intake                      HTTP intake: signed LiveKit webhooks and POST /v1/calls into the Redis queue
   voice-agent dispatcher                  admit queued calls within fleet capacity and dispatch agents to their rooms
-  voice-agent all                         intake and dispatcher in one process (single-box small tier)
+  voice-agent all                         intake, dispatcher and agent worker in one process (single-box small tier)
   voice-agent queue stats [--json]        waiting, active, capacity, oldest wait, dead letters
   voice-agent queue dead-letters [--json] list dead-lettered calls
   voice-agent queue retry <callId>|--all [--json]
@@ -31,6 +34,9 @@ Options:
 
 Environment (validated at start; see agent/README.md for all of it):
 ${ENV_HELP.map(([name, text]) => `  ${name.padEnd(22)} ${text}`).join('\n')}
+
+Environment of the agent role (and all):
+${AGENT_ENV_HELP.map(([name, text]) => `  ${name.padEnd(22)} ${text}`).join('\n')}
 
 Exit codes: 0 ok, 2 bad flag or environment, 1 Redis or network failure.
 `;
@@ -47,6 +53,8 @@ function version(): string {
 
 interface Running {
   close(): Promise<void>;
+  /** How long close() may take before the process gives up (default 60 s). */
+  drainTimeoutMs?: number;
 }
 
 async function startRole(role: Role, env: Env, log: Logger): Promise<Running> {
@@ -54,6 +62,13 @@ async function startRole(role: Role, env: Env, log: Logger): Promise<Running> {
   const emf = (config: MetricsConfig) =>
     startEmfReporter({ metrics, namespace: config.namespace, stack: config.stack, intervalSeconds: config.emfIntervalSeconds, log });
   switch (role) {
+    case 'agent': {
+      const { parseAgentWorkerConfig, startAgentWorker } = await import('./worker/index.js');
+      const config = parseAgentWorkerConfig(env);
+      const worker = await startAgentWorker(config, { log, env });
+      // Active calls may run for the whole drain timeout; leave room to close after it.
+      return { close: () => worker.close(), drainTimeoutMs: (config.drainTimeoutSeconds + 30) * 1000 };
+    }
     case 'intake': {
       const config = parseIntakeConfig(env);
       const intake = await startIntake(config, { log: log.child({ role: 'intake' }), metrics });
@@ -68,17 +83,21 @@ async function startRole(role: Role, env: Env, log: Logger): Promise<Running> {
     }
     case 'all': {
       const config = parseAllConfig(env);
+      const { parseAgentWorkerConfig, startAgentWorker } = await import('./worker/index.js');
+      const agentConfig = parseAgentWorkerConfig(env);
       const dispatcher = await startDispatcher(config.dispatcher, { log: log.child({ role: 'dispatcher' }), metrics });
       const intake = await startIntake(config.intake, { log: log.child({ role: 'intake' }), metrics });
-      // The LiveKit agent worker joins this process here once it exists (agent worker issue):
-      // start it after the dispatcher and close it last, after the dispatcher has drained.
+      // The agent worker starts after the dispatcher and closes last; its call metrics join the intake's /metrics.
+      const worker = await startAgentWorker(agentConfig, { log, env, registry: metrics.registry });
       const reporter = emf(config.dispatcher.metrics);
       return {
         close: async () => {
           await intake.close(); // stop taking calls first
           await dispatcher.close();
+          await worker.close();
           await reporter.stop();
         },
+        drainTimeoutMs: (agentConfig.drainTimeoutSeconds + 30) * 1000,
       };
     }
   }
@@ -99,10 +118,11 @@ async function runRole(role: Role, env: Env, io: Io): Promise<number> {
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   });
+  const drainTimeoutMs = running.drainTimeoutMs ?? 60_000;
   const timeout = setTimeout(() => {
-    io.stderr('voice-agent: drain took longer than 60 s; exiting\n');
+    io.stderr(`voice-agent: drain took longer than ${Math.round(drainTimeoutMs / 1000)} s; exiting\n`);
     process.exit(1);
-  }, 60_000);
+  }, drainTimeoutMs);
   timeout.unref();
   await running.close();
   return 0;

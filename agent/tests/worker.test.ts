@@ -1,0 +1,163 @@
+/**
+ * The `agent` role as the image runs it: `voice-agent agent` registers with LiveKit under
+ * AGENT_NAME (explicit dispatch), answers on its health port, publishes its capacity heartbeat for
+ * the dispatcher, serves /metrics, and on SIGTERM withdraws its capacity, drains and exits 0.
+ * Bad configuration stops it at start with one line and exit 2.
+ */
+import { WorkerStatus } from '@livekit/protocol';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { runVoiceAgent, spawnVoiceAgent, type VoiceAgentProcess } from '../src/dev/processes.js';
+import { freePort, startRedisServer, type RedisServer } from '../src/dev/redis-server.js';
+import { readFleetCapacity } from '../src/queue/capacity-heartbeat.js';
+import { FakeAgentServer } from './helpers/fake-agent-server.js';
+import { waitFor } from './helpers/harness.js';
+import { shippedSpecObject } from './helpers/voice-fakes.js';
+
+const KEYS = {
+  LIVEKIT_API_KEY: 'APIworkertest',
+  LIVEKIT_API_SECRET: 'worker-test-secret-0123456789abcdef',
+  OPENAI_API_KEY: 'sk-test-not-a-key',
+  DEEPGRAM_API_KEY: 'dg-test-not-a-key',
+  CARTESIA_API_KEY: 'ca-test-not-a-key',
+};
+
+/** stderr is exactly one line and stdout is empty. */
+function oneLine(result: { stdout: string; stderr: string }): string {
+  expect(result.stdout).toBe('');
+  const lines = result.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  return lines[0]!;
+}
+
+describe('voice-agent --help', () => {
+  it('lists the agent role and the environment it needs', async () => {
+    const r = await runVoiceAgent(['--help'], {});
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('voice-agent agent');
+    expect(r.stdout).toMatch(/voice-agent all\s+intake, dispatcher and agent worker/);
+    const agentEnv = r.stdout.slice(r.stdout.indexOf('Environment of the agent role'));
+    for (const name of ['LIVEKIT_URL', 'LIVEKIT_API_KEY', 'LIVEKIT_API_SECRET', 'OPENAI_API_KEY', 'DEEPGRAM_API_KEY', 'CARTESIA_API_KEY', 'AGENT_NAME', 'AGENT_SPEC', 'REDIS_URL', 'LOCAL_LLM_URL']) {
+      expect(agentEnv).toContain(name);
+    }
+  });
+});
+
+describe('voice-agent agent: bad configuration', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'agent-spec-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a spec handing off to an unknown specialist: exit 2, one line naming the key', async () => {
+    const raw = shippedSpecObject() as { specialists: Record<string, { handoffs: string[] }> };
+    raw.specialists.billing!.handoffs = ['refunds'];
+    const path = join(dir, 'agents.yaml');
+    await writeFile(path, stringify(raw));
+    const r = await runVoiceAgent(['agent'], { ...KEYS, LIVEKIT_URL: 'ws://127.0.0.1:1', AGENT_SPEC: path });
+    expect(r.code).toBe(2);
+    expect(oneLine(r)).toBe(`voice-agent: ${path}: specialists.billing.handoffs[0] = "refunds" is not a specialist; specialists are billing, escalation, scheduling, support`);
+  });
+
+  it('a missing provider key: exit 2, naming the variable and not echoing any secret', async () => {
+    const { DEEPGRAM_API_KEY: _omit, ...rest } = KEYS;
+    const r = await runVoiceAgent(['agent'], { ...rest, LIVEKIT_URL: 'ws://127.0.0.1:1' });
+    expect(r.code).toBe(2);
+    const line = oneLine(r);
+    expect(line).toMatch(/^voice-agent: DEEPGRAM_API_KEY is required/);
+    for (const secret of Object.values(KEYS)) expect(line).not.toContain(secret);
+  });
+
+  it('a missing LiveKit URL: exit 2', async () => {
+    const r = await runVoiceAgent(['agent'], KEYS);
+    expect(r.code).toBe(2);
+    expect(oneLine(r)).toMatch(/^voice-agent: LIVEKIT_URL is required/);
+  });
+});
+
+describe('voice-agent agent: running', () => {
+  let redisServer: RedisServer;
+  let redis: Redis;
+  let livekit: FakeAgentServer;
+  let worker: VoiceAgentProcess;
+  let cacheDir: string;
+  const prefix = `{vat-${randomBytes(4).toString('hex')}}`;
+  let healthPort: number;
+  let metricsPort: number;
+
+  beforeAll(async () => {
+    redisServer = await startRedisServer();
+    redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
+    livekit = await new FakeAgentServer().start();
+    cacheDir = await mkdtemp(join(tmpdir(), 'agent-cache-'));
+    healthPort = await freePort();
+    metricsPort = await freePort();
+    worker = spawnVoiceAgent(['agent'], {
+      ...KEYS,
+      LIVEKIT_URL: livekit.url,
+      AGENT_NAME: 'voice-agent-test',
+      REDIS_URL: redisServer.url,
+      QUEUE_PREFIX: prefix,
+      AGENT_MAX_SESSIONS: '7',
+      AGENT_IDLE_PROCESSES: '1',
+      AGENT_HOST: '127.0.0.1',
+      AGENT_HEALTH_PORT: String(healthPort),
+      AGENT_METRICS_PORT: String(metricsPort),
+      AGENT_DRAIN_TIMEOUT_SECONDS: '20',
+      PHRASE_CACHE_DIR: cacheDir,
+      LOG_LEVEL: 'info',
+    });
+    await worker.waitForRecord((r) => r.msg === 'agent worker started', 120_000);
+  }, 180_000);
+
+  afterAll(async () => {
+    await worker?.kill('SIGKILL');
+    await livekit?.close();
+    redis?.disconnect();
+    await redisServer?.stop();
+    if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
+  });
+
+  it('registers with LiveKit under AGENT_NAME (explicit dispatch), signed with the API key', async () => {
+    await waitFor('the worker registers', () => livekit.registrations.length > 0, 120_000, () => worker.stderr.slice(-2000));
+    expect(livekit.registrations[0]!.agentName).toBe('voice-agent-test');
+    expect(livekit.registrations[0]!.authorization).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
+  });
+
+  it('is healthy on its health port once registered, and reports itself on /worker', async () => {
+    await waitFor('GET / answers 200', async () => (await fetch(`http://127.0.0.1:${healthPort}/`).catch(() => undefined))?.status === 200, 60_000);
+    const info = (await (await fetch(`http://127.0.0.1:${healthPort}/worker`)).json()) as Record<string, unknown>;
+    expect(info).toMatchObject({ agent_name: 'voice-agent-test', active_jobs: 0 });
+  });
+
+  it('publishes its capacity for the dispatcher', async () => {
+    expect(await readFleetCapacity(redis, prefix)).toBe(7);
+  });
+
+  it('serves the call metrics on /metrics', async () => {
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('# TYPE voice_calls_total counter');
+    expect(text).toContain('# TYPE voice_turn_latency_seconds histogram');
+  });
+
+  it('on SIGTERM withdraws its capacity, tells LiveKit it is full, drains and exits 0', async () => {
+    // A warm job process has run the agent's prewarm (it warns that this test has no phrase cache).
+    await worker.waitForRecord((r) => r.role === 'agent-job' && String(r.msg).startsWith('no phrase cache'), 120_000);
+    const status = await worker.kill('SIGTERM');
+    expect(status.code).toBe(0);
+    expect(await readFleetCapacity(redis, prefix)).toBe(0);
+    expect(livekit.statusUpdates).toContain(WorkerStatus.WS_FULL);
+    const records = worker.records();
+    expect(records.some((r) => r.msg === 'agent worker closed')).toBe(true);
+  }, 120_000);
+});
