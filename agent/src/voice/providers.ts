@@ -67,16 +67,8 @@ export function catalogTts(provider: TtsVendor, model: string): TtsProvider {
   return /multilingual/i.test(model) ? 'elevenlabs-multilingual' : 'elevenlabs-flash';
 }
 
-/**
- * Resolves the providers section of the spec with the environment. Keys come from the
- * environment only; a missing key is a ConfigError naming the variable (never its value).
- */
-export function resolveProviderSettings(spec: ProvidersSpec, env: Env): ProviderSettings {
-  const openaiApiKey = requireKey(env, 'OPENAI_API_KEY', 'for the hosted OpenAI models');
-  const localUrl = value(env, 'LOCAL_LLM_URL');
-  if (localUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(localUrl)) {
-    throw new ConfigError('LOCAL_LLM_URL', `LOCAL_LLM_URL=${JSON.stringify(localUrl)} is invalid: must be the http(s) base URL of an OpenAI-compatible API, e.g. http://vllm:8000/v1`);
-  }
+/** The TTS part alone (the precache CLI needs only the TTS key). */
+export function resolveTtsSettings(spec: ProvidersSpec, env: Env): TtsSettings & { fallback?: TtsSettings } {
   const vendorRaw = value(env, 'TTS_PROVIDER') ?? spec.tts.provider;
   if (vendorRaw !== 'cartesia' && vendorRaw !== 'elevenlabs') {
     throw new ConfigError('TTS_PROVIDER', `TTS_PROVIDER=${JSON.stringify(vendorRaw)} is invalid: must be cartesia or elevenlabs`);
@@ -102,6 +94,20 @@ export function resolveProviderSettings(spec: ProvidersSpec, env: Env): Provider
       apiKey: value(env, TTS_KEY[fb])!,
     };
   }
+  return { ...primary, ...(ttsFallback ? { fallback: ttsFallback } : {}) };
+}
+
+/**
+ * Resolves the providers section of the spec with the environment. Keys come from the
+ * environment only; a missing key is a ConfigError naming the variable (never its value).
+ */
+export function resolveProviderSettings(spec: ProvidersSpec, env: Env): ProviderSettings {
+  const openaiApiKey = requireKey(env, 'OPENAI_API_KEY', 'for the hosted OpenAI models');
+  const localUrl = value(env, 'LOCAL_LLM_URL');
+  if (localUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(localUrl)) {
+    throw new ConfigError('LOCAL_LLM_URL', `LOCAL_LLM_URL=${JSON.stringify(localUrl)} is invalid: must be the http(s) base URL of an OpenAI-compatible API, e.g. http://vllm:8000/v1`);
+  }
+  const tts = resolveTtsSettings(spec, env);
   const turnDetection = value(env, 'TURN_DETECTION') ?? spec.turnDetection;
   if (turnDetection !== 'vad' && turnDetection !== 'stt') {
     throw new ConfigError('TURN_DETECTION', `TURN_DETECTION=${JSON.stringify(turnDetection)} is invalid: must be vad or stt`);
@@ -133,9 +139,9 @@ export function resolveProviderSettings(spec: ProvidersSpec, env: Env): Provider
           }
         : {}),
     },
-    tts: { ...primary, ...(ttsFallback ? { fallback: ttsFallback } : {}) },
+    tts,
     turnDetection,
-    choice: { stt: 'deepgram-nova-3', tts: catalogTts(vendor, model), telephony },
+    choice: { stt: 'deepgram-nova-3', tts: catalogTts(tts.provider, tts.model), telephony },
   };
 }
 
