@@ -161,3 +161,61 @@ describe('voice-agent agent: running', () => {
     expect(records.some((r) => r.msg === 'agent worker closed')).toBe(true);
   }, 120_000);
 });
+
+describe('voice-agent all', () => {
+  let redisServer: RedisServer;
+  let redis: Redis;
+  let livekit: FakeAgentServer;
+  let proc: VoiceAgentProcess;
+  let cacheDir: string;
+  const prefix = `{vaa-${randomBytes(4).toString('hex')}}`;
+  let intakePort: number;
+
+  beforeAll(async () => {
+    redisServer = await startRedisServer();
+    redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
+    livekit = await new FakeAgentServer().start();
+    cacheDir = await mkdtemp(join(tmpdir(), 'all-cache-'));
+    intakePort = await freePort();
+    proc = spawnVoiceAgent(['all'], {
+      ...KEYS,
+      LIVEKIT_URL: livekit.url,
+      REDIS_URL: redisServer.url,
+      QUEUE_PREFIX: prefix,
+      INTAKE_TOKEN: 'intake-token-0123456789abcdef',
+      INTAKE_HOST: '127.0.0.1',
+      INTAKE_PORT: String(intakePort),
+      METRICS_INTERVAL_SECONDS: '0',
+      AGENT_MAX_SESSIONS: '3',
+      AGENT_IDLE_PROCESSES: '1',
+      AGENT_HOST: '127.0.0.1',
+      AGENT_HEALTH_PORT: String(await freePort()),
+      PHRASE_CACHE_DIR: cacheDir,
+      LOG_LEVEL: 'info',
+    });
+    await proc.waitForRecord((r) => r.msg === 'agent worker started', 120_000);
+  }, 180_000);
+
+  afterAll(async () => {
+    await proc?.kill('SIGKILL');
+    await livekit?.close();
+    redis?.disconnect();
+    await redisServer?.stop();
+    if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
+  });
+
+  it('runs the agent worker beside the intake and dispatcher: registered, its capacity counted, its call metrics on the intake /metrics', async () => {
+    await waitFor('the worker registers', () => livekit.registrations.length > 0, 120_000);
+    expect(await readFleetCapacity(redis, prefix)).toBe(3);
+    const text = await (await fetch(`http://127.0.0.1:${intakePort}/metrics`)).text();
+    expect(text).toContain('# TYPE voice_calls_total counter'); // the agent's
+    expect(text).toContain('# TYPE voice_intake_calls_total counter'); // the intake's
+  });
+
+  it('drains all three on SIGTERM and exits 0', async () => {
+    await proc.waitForRecord((r) => r.role === 'agent-job' && String(r.msg).startsWith('no phrase cache'), 120_000);
+    const status = await proc.kill('SIGTERM');
+    expect(status.code).toBe(0);
+    expect(await readFleetCapacity(redis, prefix)).toBe(0);
+  }, 120_000);
+});
