@@ -85,7 +85,7 @@ describe('provider routing', () => {
   it('falls back to the hosted model when the local model fails', async () => {
     const m = models();
     m.local.fail = true;
-    running = await startTestCall({ router: m.tiers.routine, llmFor: m.llmFor });
+    running = await startTestCall({ router: m.tiers.routine, llmFor: m.llmFor, localLlmProvider: 'local.test' });
 
     const { result, spoken } = await say(running, 'I need to book an appointment');
 
@@ -95,6 +95,8 @@ describe('provider routing', () => {
     expect(spoken).toContain('hosted: which day suits you?');
     // The fallback's tokens are priced as the hosted model, once (the adapter's own metrics are not counted twice).
     expect(running.finish().usage.llm).toEqual([{ model: 'gpt-4o-mini', inputTokens: 700, outputTokens: 21 }]);
+    // The fallback answered: the supervisor does not count the local model's failure as a failed turn.
+    expect(running.call.supervisor.failedTurnCount).toBe(0);
   });
 });
 

@@ -25,6 +25,8 @@ export interface NewCall {
   services: CallServices;
   log: Logger;
   now?: () => number;
+  /** Provider (host) of the local model when it has a hosted fallback. */
+  localLlmProvider?: string;
 }
 
 export function createCallContext(input: NewCall): CallContext {
@@ -37,7 +39,11 @@ export function createCallContext(input: NewCall): CallContext {
       humanRequest: compilePatterns(policy.humanRequest),
       frustration: compilePatterns(policy.frustration),
     },
-    { now: input.now, isCachedPhrase: (text) => input.phraseCache.lookup(text) !== undefined },
+    {
+      now: input.now,
+      isCachedPhrase: (text) => input.phraseCache.lookup(text) !== undefined,
+      fallbackCoveredProviders: input.localLlmProvider ? [input.localLlmProvider] : [],
+    },
   );
   const call: CallContext = {
     callId: input.callId,

@@ -188,6 +188,8 @@ export interface VoiceProviders {
   ttsIdentity: TtsIdentity;
   /** LLM provider/model (metrics metadata) -> catalog model. */
   catalogModel: (provider: string, model: string) => LlmModel | undefined;
+  /** Provider (host) the local model reports in its metrics, when there is one. */
+  localProvider?: string;
 }
 
 export function buildTts(settings: TtsSettings): tts.TTS {
@@ -224,6 +226,7 @@ export function buildVoiceProviders(settings: ProviderSettings, vad: VAD): Voice
     }),
     ttsIdentity: ttsIdentity(settings.tts),
     catalogModel: catalogModelResolver(local ? providerHost(local.url) : undefined),
+    ...(local ? { localProvider: providerHost(local.url) } : {}),
   };
 }
 

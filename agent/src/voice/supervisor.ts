@@ -48,6 +48,11 @@ export interface SupervisorOptions {
   now?: () => number;
   /** Cached phrases are meant to repeat; they never count as the agent going in circles. */
   isCachedPhrase?: (text: string) => boolean;
+  /**
+   * LLM providers behind a fallback (the local model): their empty answers are not failed turns,
+   * because the fallback answers instead (and the adapter reports a turn nobody answered).
+   */
+  fallbackCoveredProviders?: readonly string[];
 }
 
 /** Assistant replies shorter than this (normalised) are acknowledgements, not loops. */
@@ -72,6 +77,7 @@ export class Supervisor {
   readonly overrides: SupervisorOverride[] = [];
   private readonly now: () => number;
   private readonly isCachedPhrase: (text: string) => boolean;
+  private readonly coveredProviders: ReadonlySet<string>;
   private turn = 0;
   private readonly seenUserMessages = new Set<string>();
   private readonly userTexts: string[] = [];
@@ -90,6 +96,7 @@ export class Supervisor {
   ) {
     this.now = options.now ?? Date.now;
     this.isCachedPhrase = options.isCachedPhrase ?? (() => false);
+    this.coveredProviders = new Set(options.fallbackCoveredProviders ?? []);
   }
 
   /** Subscribes to the session's events; returns the unsubscribe. */
@@ -113,7 +120,9 @@ export class Supervisor {
     const onMetrics = (ev: voice.MetricsCollectedEvent) => {
       const m = ev.metrics;
       // No first token and not cancelled: the model answered with nothing at all.
-      if (m.type === 'llm_metrics' && m.ttftMs < 0 && !m.cancelled) this.markFailed('empty LLM reply');
+      if (m.type !== 'llm_metrics' || m.ttftMs >= 0 || m.cancelled) return;
+      if (this.coveredProviders.has(m.metadata?.modelProvider ?? '')) return;
+      this.markFailed('empty LLM reply');
     };
     session.on(E.ConversationItemAdded, onItem);
     session.on(E.FunctionToolsExecuted, onTools);

@@ -105,6 +105,7 @@ async function entry(ctx: JobContext): Promise<void> {
     phraseCache,
     services: services(config, redis, log),
     log,
+    localLlmProvider: providers.localProvider,
   });
   const session = new voice.AgentSession<CallContext>({
     stt: providers.stt,

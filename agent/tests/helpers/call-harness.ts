@@ -27,6 +27,8 @@ export interface HarnessOptions {
   tts?: voice.AgentSessionOptions<CallContext>['tts'];
   audioOutput?: voice.AudioOutput;
   now?: () => number;
+  /** Provider of the local model behind a fallback (provider-routing tests). */
+  localLlmProvider?: string;
 }
 
 export async function startTestCall(options: HarnessOptions): Promise<RunningCall> {
@@ -52,6 +54,7 @@ export async function startTestCall(options: HarnessOptions): Promise<RunningCal
     services: options.services ?? demoServices(),
     log: silentLogger,
     now: options.now,
+    localLlmProvider: options.localLlmProvider,
   });
   const session = new voice.AgentSession<CallContext>({ llm: options.router, tts: options.tts, userData: call });
   if (options.audioOutput) session.output.audio = options.audioOutput;
