@@ -4,7 +4,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadAgentSpec, ROLE_TOOL_NAMES } from '../src/voice/agents/index.js';
 import { parseAgentSpec, SpecError } from '../src/voice/spec.js';
@@ -76,4 +76,3 @@ describe('agent spec validation', () => {
   });
 });
 
-afterAll(() => undefined);
