@@ -95,7 +95,7 @@ export function imagePlatforms(architectures: readonly CpuArchitecture[]): docke
 }
 
 /** What decides the image's content by default: the agent package, the shared package, the lock file. */
-export const DEFAULT_TAG_SOURCES = ['agent/Dockerfile', 'agent/package.json', 'agent/src', 'common/package.json', 'common/src', 'package-lock.json'];
+export const DEFAULT_TAG_SOURCES = ['agent/Dockerfile', 'agent/package.json', 'agent/bin', 'agent/config', 'agent/src', 'common/package.json', 'common/src', 'package-lock.json', '.dockerignore'];
 
 /** ECR lifecycle: expire all but the newest `keep` images. */
 export function lifecyclePolicy(keep: number) {

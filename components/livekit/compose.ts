@@ -117,6 +117,7 @@ export interface ComposeService {
   ulimits?: { nofile: { soft: number; hard: number } };
   depends_on?: ComposeServiceName[];
   stop_grace_period?: string;
+  healthcheck?: { disable: true };
   logging: { driver: string; options: Record<string, string> };
 }
 
@@ -193,13 +194,21 @@ export function composeFile(args: ComposeArgs): ComposeFile {
         const dependsOn: ComposeServiceName[] = [];
         if (hasRedis) dependsOn.push('redis');
         if (hasLivekit) dependsOn.push('livekit');
+        // The image's HEALTHCHECK probes the agent worker's health port: the intake points it at
+        // its own /healthz; the dispatcher serves no HTTP here, so its check is off.
+        const health =
+          name === 'intake'
+            ? { environment: { ...environment, HEALTHCHECK_URL: `http://127.0.0.1:${environment.INTAKE_PORT ?? DEFAULT_INTAKE_PORT}/healthz` } }
+            : name === 'dispatcher'
+              ? { environment: { ...environment }, healthcheck: { disable: true as const } }
+              : { environment: { ...environment } };
         services[name] = {
           image: args.agentImage,
           command: [name],
           network_mode: 'host',
           restart: 'unless-stopped',
           env_file: [NODE_FILES.agentEnv],
-          environment: { ...environment },
+          ...health,
           ...(dependsOn.length > 0 ? { depends_on: dependsOn } : {}),
           // The agent worker drains active calls; the queue roles only finish one dispatch.
           stop_grace_period: `${name === 'agent' ? drainSeconds : QUEUE_STOP_GRACE_SECONDS}s`,

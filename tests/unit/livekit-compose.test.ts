@@ -176,6 +176,7 @@ describe('compose: secrets and environment', () => {
       FLEET_CAPACITY: '20',
       CALL_MAX_ATTEMPTS: '4',
       CALL_MAX_WAIT_SECONDS: '90',
+      HEALTHCHECK_URL: 'http://127.0.0.1:8080/healthz',
     });
   });
 
@@ -206,6 +207,14 @@ describe('compose: lifecycle and logs', () => {
     expect(service(rendered('livekit-mid'), 'dispatcher').depends_on).toEqual(['redis', 'livekit']);
     expect(service(rendered('livekit-large'), 'intake').depends_on).toEqual(['livekit']);
     expect(service(rendered('agent'), 'agent').depends_on).toBeUndefined();
+  });
+
+  it("the image's health check probes each role's own health: the intake's /healthz, the worker's port, none for the dispatcher", () => {
+    const file = rendered('small', { intakePort: 8090 });
+    expect(service(file, 'intake').environment?.HEALTHCHECK_URL).toBe('http://127.0.0.1:8090/healthz');
+    expect(service(file, 'dispatcher').healthcheck).toEqual({ disable: true });
+    expect(service(file, 'agent').environment?.HEALTHCHECK_URL).toBeUndefined();
+    expect(service(file, 'agent').healthcheck).toBeUndefined();
   });
 
   it('logs go to CloudWatch when a group is given (EMF lines become metrics), else to rotated local files', () => {
