@@ -15,7 +15,7 @@ import { QueueMetrics, startEmfReporter } from './telemetry/metrics.js';
 // The LiveKit agent worker (the `agent` role, also part of `all`), loaded only when it runs.
 import { AGENT_ENV_HELP } from './worker/help.js';
 
-const HELP = `voice-agent: queue mode for the bundled voice agent
+const HELP = `voice-agent: the bundled voice agent (LiveKit agent worker) and its queue mode
 
 Usage:
   voice-agent agent                       the LiveKit agent worker: router, specialists and supervisor, one call per job process
