@@ -78,7 +78,7 @@ export interface AgentFleetArgs {
   userData: pulumi.Input<string>;
   /** Root volume, GiB of encrypted gp3 (plan.costInputs.rootVolumeGiB). */
   rootVolumeGiB: number;
-  /** Target tracking (large); null keeps the group at its plan size (mid: min = max). */
+  /** Target tracking on queue backlog and CPU between the plan's min and max; null keeps the group at its minimum. */
   scaling: null | {
     /** Target of waiting calls per in-service instance (backlogPerInstanceTarget). */
     backlogPerInstance: number;

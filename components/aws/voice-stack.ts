@@ -5,7 +5,8 @@
  *
  * - small: one instance (LiveKit, Caddy for TLS, Redis, intake, dispatcher, agent) + Elastic IP.
  * - mid: one LiveKit node (+ Redis, intake, dispatcher) + Elastic IP behind two NLBs (signalling,
- *   TURN/TLS); agent workers in an autoscaling group of the plan's fixed size.
+ *   TURN/TLS); agent workers in an autoscaling group from busy-hour to spike size, tracking
+ *   queue backlog and CPU.
  * - large: LiveKit autoscaling group (intake and dispatcher on every node) behind the NLBs,
  *   ElastiCache, agent workers scaled on backlog per instance and CPU.
  * Every tier: secrets in Secrets Manager, the agent image in ECR, logs, dashboard, alarms.
@@ -252,18 +253,17 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
           // Agents dial the public signalling name (through the NLB): the same path as any client.
           userData: nodeUserData({ ...bootCommon, role: 'agent', redis: queueRedis, livekitUrl }),
           rootVolumeGiB,
-          scaling:
-            tier === 'large'
-              ? {
-                  backlogPerInstance: backlogPerInstanceTarget({
-                    maxWaitSeconds: plan.assumptions.maxWaitSeconds,
-                    avgCallMinutes: plan.assumptions.avgCallMinutes,
-                    sessionsPerWorker: plan.agents.sessionsPerWorker,
-                  }),
-                  metricsNamespace: namespace,
-                  stack,
-                }
-              : null,
+          // Mid and large alike: the group starts at its busy-hour size and must reach its spike
+          // size, so both track queue backlog and CPU (the dispatcher publishes the backlog metric).
+          scaling: {
+            backlogPerInstance: backlogPerInstanceTarget({
+              maxWaitSeconds: plan.assumptions.maxWaitSeconds,
+              avgCallMinutes: plan.assumptions.avgCallMinutes,
+              sessionsPerWorker: plan.agents.sessionsPerWorker,
+            }),
+            metricsNamespace: namespace,
+            stack,
+          },
           tags,
         },
         child,

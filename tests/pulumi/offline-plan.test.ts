@@ -70,6 +70,11 @@ describe.each(EXAMPLE_STACKS)('stack %s: the resource graph matches the plan', (
       expect(redis).toHaveLength(0);
     }
     if (plan.tier === 'small') expect(of(stack, T.nlb)).toHaveLength(0);
+    if (plan.tier === 'mid') {
+      // One LiveKit node, so only the agent group scales: from busy-hour to spike size.
+      const tracking = of(stack, T.policy).filter((p) => p.inputs.policyType === 'TargetTrackingScaling');
+      expect(tracking.map((p) => p.name).sort()).toEqual(['voice-agents-backlog', 'voice-agents-cpu']);
+    }
     if (plan.tier === 'large') {
       expect(of(stack, T.group).length).toBeGreaterThanOrEqual(2);
       const tracking = of(stack, T.policy).filter((p) => p.inputs.policyType === 'TargetTrackingScaling');
