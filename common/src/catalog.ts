@@ -64,6 +64,7 @@ export const DEFAULT_CATALOG: PriceCatalog = {
   'aws.ec2.m7i.xlarge': ec2(0.2016),
   'aws.ec2.m7g.xlarge': ec2(0.1632),
   'aws.ec2.t3.xlarge': ec2(0.1664),
+  'aws.ec2.t3.small': ec2(0.0208, 'AWS EC2 on-demand pricing page, us-east-1 Linux (t3.small)'),
   // Network Load Balancer.
   'aws.nlb.hour': { value: 0.0225, unit: 'usd-per-hour', source: AWS_TABLE, date: REF_DATE },
   'aws.nlb.nlcu-hour': {

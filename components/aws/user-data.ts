@@ -35,6 +35,8 @@ export interface NodeUserDataArgs {
   livekitUrl?: string;
   /** Intake port on LiveKit nodes. */
   intakePort: number;
+  /** Concurrent sessions an agent worker takes (plan.agents.sessionsPerWorker): AGENT_MAX_SESSIONS. */
+  agentMaxSessions: number;
   /** CloudWatch namespace of the EMF metrics. */
   metricsNamespace: string;
   /** Log group the containers write to (EMF lines become metrics there). */
@@ -80,7 +82,8 @@ export function cloudInitArgs(args: NodeUserDataArgs, v: Resolved): CloudInitArg
     livekitApiSecretArn: secretArn(v.livekitApiSecretArn),
     intakePort: args.intakePort,
     metricsNamespace: args.metricsNamespace,
-    extraEnvironment: { STACK_NAME: args.stack },
+    // The plan sizes the worker (the small box keeps vCPU for LiveKit): the worker must not re-derive it.
+    extraEnvironment: { STACK_NAME: args.stack, AGENT_MAX_SESSIONS: String(args.agentMaxSessions) },
     cloudWatchLogs: { group: v.logGroupName, region: args.region },
     ...(args.drainSeconds !== undefined ? { drainSeconds: args.drainSeconds } : {}),
   };

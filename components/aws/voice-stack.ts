@@ -182,6 +182,7 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
       livekitApiSecretArn: secrets.livekitApiSecretArn,
       intakeTokenArn: secrets.intakeTokenSecretArn,
       intakePort,
+      agentMaxSessions: plan.agents.sessionsPerWorker,
       metricsNamespace: namespace,
       logGroupName: logGroup.name,
       ...(secrets.redisAuthSecretArn ? { redisAuthTokenArn: secrets.redisAuthSecretArn } : {}),

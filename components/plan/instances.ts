@@ -22,6 +22,8 @@ export const INSTANCE_SHAPES: Readonly<Record<string, InstanceShape>> = {
   'c6a.xlarge': { vcpu: 4, memoryGiB: 8, architecture: 'x86_64' },
   'm7i.xlarge': { vcpu: 4, memoryGiB: 16, architecture: 'x86_64' },
   't3.xlarge': { vcpu: 4, memoryGiB: 16, architecture: 'x86_64' },
+  // Below the agent floor: known so that choosing it is refused as too small, not as unknown.
+  't3.small': { vcpu: 2, memoryGiB: 2, architecture: 'x86_64' },
   'c7g.large': { vcpu: 2, memoryGiB: 4, architecture: 'arm64' },
   'c7g.xlarge': { vcpu: 4, memoryGiB: 8, architecture: 'arm64' },
   'c7g.2xlarge': { vcpu: 8, memoryGiB: 16, architecture: 'arm64' },

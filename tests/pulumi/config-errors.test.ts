@@ -57,9 +57,9 @@ describe('validateAwsConfig', () => {
     expect(errorOf(() => check(config({ aws: { domain: 'voice.example.com', route53ZoneId: 'Z1', vpcId: 'v', subnets: far } }))).key).toBe('aws.subnets[0].availabilityZone');
   });
   it('leaves instance types too small for the plan to planDeployment (it names capacity.agentInstanceType)', () => {
-    // No catalogued shape is under the 2 vCPU / 4 GiB floor, so a small type is refused as unknown.
-    const error = errorOf(() => planDeployment(config({ capacity: { agentInstanceType: 't3.micro' } })));
+    const error = errorOf(() => planDeployment(config({ capacity: { agentInstanceType: 't3.small' } })));
     expect(error.key).toBe('capacity.agentInstanceType');
+    expect(error.message).toMatch(/too small for an agent worker \(2 vCPU \/ 2 GiB\)/);
   });
 });
 
@@ -84,8 +84,8 @@ describe('the program refuses bad config with one line naming the key', () => {
     ['TLS without a certificate', (c: Record<string, unknown>) => delete aws(c).route53ZoneId, /voice-agent-infra:aws\.certificateArn = \(missing\)/],
     [
       'an agent instance type too small',
-      (c: Record<string, unknown>) => Object.assign(c['voice-agent-infra:capacity'] as object, { agentInstanceType: 't3.micro' }),
-      /voice-agent-infra:capacity\.agentInstanceType = "t3\.micro"/,
+      (c: Record<string, unknown>) => Object.assign(c['voice-agent-infra:capacity'] as object, { agentInstanceType: 't3.small' }),
+      /voice-agent-infra:capacity\.agentInstanceType = "t3\.small": too small for an agent worker/,
     ],
     ['the Kubernetes target', (c: Record<string, unknown>) => (c['voice-agent-infra:target'] = 'kubernetes'), /voice-agent-infra:target = "kubernetes": the Kubernetes target is not built yet/],
   ])('%s', async (name, edit, message) => {

@@ -59,6 +59,14 @@ describe.each(EXAMPLE_STACKS)('stack %s: the resource graph matches the plan', (
     }
   });
 
+  it("tells the agent worker the plan's sessions per worker (the worker does not re-derive it)", () => {
+    const plan = planOf(stack);
+    const agentMachine = plan.agents.colocatedWithLivekit
+      ? of(stack, T.instance)[0]!
+      : launchTemplateOf(stack, of(stack, T.group).find((g) => g.name === 'voice-agents')!);
+    expect(userDataText(agentMachine.type, agentMachine.inputs)).toContain(`AGENT_MAX_SESSIONS: "${plan.agents.sessionsPerWorker}"`);
+  });
+
   it('has NLBs and ElastiCache exactly where the tier has them', () => {
     const plan = planOf(stack);
     expect(of(stack, T.nlb)).toHaveLength(plan.loadBalancerRoles.length);

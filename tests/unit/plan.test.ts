@@ -103,6 +103,9 @@ describe('planDeployment', () => {
   it('rejects an unknown or too small instance type naming the key', () => {
     expect(() => plan({ monthlyMinutes: 50_000, capacity: { agentInstanceType: 'z9.mega' } })).toThrow(/^capacity.agentInstanceType = "z9.mega": unknown instance type/);
     expect(() => plan({ monthlyMinutes: 50_000, capacity: { livekitInstanceType: 'q1' } })).toThrow(/^capacity.livekitInstanceType/);
+    expect(() => plan({ monthlyMinutes: 50_000, capacity: { agentInstanceType: 't3.small' } })).toThrow(
+      /^capacity.agentInstanceType = "t3.small": too small for an agent worker \(2 vCPU \/ 2 GiB\); needs at least 2 vCPU \/ 4 GiB/,
+    );
   });
 
   it('LLM input grows with the history re-sent every turn', () => {
