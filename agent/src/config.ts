@@ -216,12 +216,14 @@ function required<N extends VarName>(env: Env, name: N): VarValue<N> {
   return parseVar(name, value);
 }
 
-function optional<N extends VarName>(env: Env, name: N): VarValue<N> | undefined {
+/** One shared variable, validated as every role validates it (unset or empty: undefined). */
+export function optional<N extends VarName>(env: Env, name: N): VarValue<N> | undefined {
   const value = raw(env, name);
   return value === undefined ? undefined : parseVar(name, value);
 }
 
-function withDefault<N extends keyof typeof DEFAULTS>(env: Env, name: N): VarValue<N> {
+/** One shared variable with its documented default, validated as every role validates it. */
+export function withDefault<N extends keyof typeof DEFAULTS>(env: Env, name: N): VarValue<N> {
   return parseVar(name, raw(env, name) ?? DEFAULTS[name]);
 }
 

@@ -55,10 +55,6 @@ export class AdmissionGate {
     });
   }
 
-  get waitingCount(): number {
-    return this.held.size;
-  }
-
   /** Capacity may be free: run an admission round soon (coalesced). */
   wake(): void {
     if (this.scheduled) return;
@@ -130,10 +126,5 @@ export class AdmissionGate {
     this.held.clear();
     await this.options.store.leaveLine(released.map((h) => h.candidate.callId)).catch(() => {});
     for (const h of released) h.resolve('released');
-  }
-
-  /** Forget a call (its processor gave up on it). */
-  drop(callId: string): void {
-    this.held.delete(callId);
   }
 }

@@ -84,7 +84,8 @@ export async function runPrecache(argv: readonly string[], env: Env, io: Precach
     }
     if (!values.phrases) throw new UsageError('--phrases FILE is required (e.g. agent/config/phrases.yaml)');
     phrasesPath = resolve(values.phrases);
-    outDir = resolve(values.out ?? env.PHRASE_CACHE_DIR ?? DEFAULT_PHRASE_CACHE_DIR);
+    // Empty PHRASE_CACHE_DIR means unset, as the worker reads it: both must use the same directory.
+    outDir = resolve(values.out ?? (env.PHRASE_CACHE_DIR?.trim() || DEFAULT_PHRASE_CACHE_DIR));
     force = values.force ?? false;
     json = values.json ?? false;
     phrases = readPhrases(phrasesPath);

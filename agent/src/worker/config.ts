@@ -6,7 +6,7 @@
 import { DEFAULT_CATALOG, withPriceOverrides, type PriceCatalog } from '@voice-agent-infra/common';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, DEFAULTS, type Env } from '../config.js';
+import { ConfigError, type Env, optional, withDefault } from '../config.js';
 import { loadAgentSpec } from '../voice/agents/index.js';
 import { defaultMaxSessions } from './help.js';
 import { transferUri } from '../voice/human-handoff.js';
@@ -15,7 +15,6 @@ import type { AgentSpec } from '../voice/spec.js';
 
 /** Bundled spec and phrase cache, next to the package (agent/config, agent/phrase-cache). */
 export const DEFAULT_SPEC_PATH = fileURLToPath(new URL('../../config/agents.yaml', import.meta.url));
-export const DEFAULT_PHRASES_PATH = fileURLToPath(new URL('../../config/phrases.yaml', import.meta.url));
 export const DEFAULT_PHRASE_CACHE_DIR = fileURLToPath(new URL('../../phrase-cache', import.meta.url));
 
 
@@ -88,10 +87,9 @@ export function parseAgentWorkerConfig(env: Env): AgentWorkerConfig {
     apiKey: required(env, 'LIVEKIT_API_KEY', 'the LiveKit API key'),
     apiSecret: required(env, 'LIVEKIT_API_SECRET', 'the LiveKit API secret'),
   };
-  const agentName = value(env, 'AGENT_NAME') ?? DEFAULTS.AGENT_NAME;
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(agentName)) {
-    throw new ConfigError('AGENT_NAME', `AGENT_NAME=${JSON.stringify(agentName)} is invalid: must be letters, digits, "_", "." or "-" (the name the dispatcher dispatches to)`);
-  }
+  // Shared with the queue roles, validated by the same rules, so the worker registers and heartbeats
+  // where the dispatcher looks.
+  const agentName = withDefault(env, 'AGENT_NAME');
   const specPath = value(env, 'AGENT_SPEC') ?? DEFAULT_SPEC_PATH;
   const spec = loadAgentSpec(specPath);
   const providers = resolveProviderSettings(spec.providers, env);
@@ -101,8 +99,8 @@ export function parseAgentWorkerConfig(env: Env): AgentWorkerConfig {
   if (!(loadThreshold > 0 && loadThreshold <= 1)) {
     throw new ConfigError('AGENT_LOAD_THRESHOLD', `AGENT_LOAD_THRESHOLD=${JSON.stringify(thresholdRaw)} is invalid: must be a number above 0 and at most 1 (CPU share)`);
   }
-  const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'a redis:// or rediss:// URL', true);
-  const prefix = value(env, 'QUEUE_PREFIX') ?? DEFAULTS.QUEUE_PREFIX;
+  const redisUrl = optional(env, 'REDIS_URL');
+  const prefix = withDefault(env, 'QUEUE_PREFIX');
   const backendUrl = url(env, 'TOOLS_BACKEND_URL', ['http:', 'https:'], 'the http(s) base URL of the service the tools call');
   const transfer = value(env, 'ESCALATION_TRANSFER_TO') ?? spec.escalation.transferTo;
   if (transfer !== undefined && !/^\+[1-9]\d{6,14}$/.test(transfer.replace(/[\s().-]/g, '')) && !/^(tel|sips?):\S+$/i.test(transfer)) {
@@ -129,7 +127,7 @@ export function parseAgentWorkerConfig(env: Env): AgentWorkerConfig {
     ...(redisUrl ? { redis: { url: redisUrl, prefix } } : {}),
     callRecordsMaxLength: wholeNumber(env, 'CALL_RECORDS_MAX_LENGTH', 100_000, 100, 100_000_000),
     emf: emfRaw === 'on',
-    metrics: { namespace: value(env, 'METRICS_NAMESPACE') ?? DEFAULTS.METRICS_NAMESPACE, stack: value(env, 'STACK_NAME') ?? DEFAULTS.STACK_NAME },
+    metrics: { namespace: withDefault(env, 'METRICS_NAMESPACE'), stack: withDefault(env, 'STACK_NAME') },
     phraseCacheDir: value(env, 'PHRASE_CACHE_DIR') ?? DEFAULT_PHRASE_CACHE_DIR,
     ...(backendUrl ? { toolsBackend: { url: backendUrl, token: value(env, 'TOOLS_BACKEND_TOKEN') } } : {}),
     ...(transfer ? { transferTo: transferUri(transfer) } : {}),
