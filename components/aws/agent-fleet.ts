@@ -1,6 +1,6 @@
 /**
  * Agent workers (mid, large): an autoscaling group running the voice-agent image, sized min/max
- * by the plan. Large scales with two target-tracking policies: queue backlog per in-service
+ * by the plan (busy hour to spike). It scales with two target-tracking policies: queue backlog per in-service
  * instance (metric math over the waiting-calls metric the dispatcher publishes) and CPU. Target
  * tracking scales out when any policy asks and in only when all agree, so the CPU policy holds
  * the fleet while calls are active and the queue is empty.
@@ -78,8 +78,8 @@ export interface AgentFleetArgs {
   userData: pulumi.Input<string>;
   /** Root volume, GiB of encrypted gp3 (plan.costInputs.rootVolumeGiB). */
   rootVolumeGiB: number;
-  /** Target tracking on queue backlog and CPU between the plan's min and max; null keeps the group at its minimum. */
-  scaling: null | {
+  /** Target tracking on queue backlog and CPU between the plan's min and max. */
+  scaling: {
     /** Target of waiting calls per in-service instance (backlogPerInstanceTarget). */
     backlogPerInstance: number;
     /** Average CPU percent to hold; default 50. */
@@ -92,7 +92,7 @@ export interface AgentFleetArgs {
   tags: Tags;
 }
 
-/** Launch template, autoscaling group and (large) its two target-tracking policies. */
+/** Launch template, autoscaling group and its two target-tracking policies. */
 export class AgentFleet extends pulumi.ComponentResource {
   public readonly launchTemplate: aws.ec2.LaunchTemplate;
   public readonly group: aws.autoscaling.Group;
@@ -128,38 +128,36 @@ export class AgentFleet extends pulumi.ComponentResource {
       }),
       { parent: this },
     );
-    if (args.scaling) {
-      this.policies.push(
-        new aws.autoscaling.Policy(
-          `${name}-backlog`,
-          {
-            autoscalingGroupName: this.group.name,
-            policyType: 'TargetTrackingScaling',
-            estimatedInstanceWarmup: INSTANCE_WARMUP_SECONDS,
-            targetTrackingConfiguration: {
-              targetValue: args.scaling.backlogPerInstance,
-              customizedMetricSpecification: {
-                metrics: backlogMetrics({ namespace: args.scaling.metricsNamespace, stack: args.scaling.stack, groupName: this.group.name }),
-              },
+    this.policies.push(
+      new aws.autoscaling.Policy(
+        `${name}-backlog`,
+        {
+          autoscalingGroupName: this.group.name,
+          policyType: 'TargetTrackingScaling',
+          estimatedInstanceWarmup: INSTANCE_WARMUP_SECONDS,
+          targetTrackingConfiguration: {
+            targetValue: args.scaling.backlogPerInstance,
+            customizedMetricSpecification: {
+              metrics: backlogMetrics({ namespace: args.scaling.metricsNamespace, stack: args.scaling.stack, groupName: this.group.name }),
             },
           },
-          { parent: this },
-        ),
-        new aws.autoscaling.Policy(
-          `${name}-cpu`,
-          {
-            autoscalingGroupName: this.group.name,
-            policyType: 'TargetTrackingScaling',
-            estimatedInstanceWarmup: INSTANCE_WARMUP_SECONDS,
-            targetTrackingConfiguration: {
-              targetValue: args.scaling.cpuPercent ?? AGENT_CPU_TARGET_PERCENT,
-              predefinedMetricSpecification: { predefinedMetricType: 'ASGAverageCPUUtilization' },
-            },
+        },
+        { parent: this },
+      ),
+      new aws.autoscaling.Policy(
+        `${name}-cpu`,
+        {
+          autoscalingGroupName: this.group.name,
+          policyType: 'TargetTrackingScaling',
+          estimatedInstanceWarmup: INSTANCE_WARMUP_SECONDS,
+          targetTrackingConfiguration: {
+            targetValue: args.scaling.cpuPercent ?? AGENT_CPU_TARGET_PERCENT,
+            predefinedMetricSpecification: { predefinedMetricType: 'ASGAverageCPUUtilization' },
           },
-          { parent: this },
-        ),
-      );
-    }
+        },
+        { parent: this },
+      ),
+    );
     this.registerOutputs({ groupName: this.group.name, launchTemplateId: this.launchTemplate.id });
   }
 }

@@ -1,16 +1,13 @@
 /** The readable form of a stack report (`npm run plan`), pure: report in, text out. */
 import type { StackReport } from '../../components/report.js';
+import { breakEvenLabel, formatUsd, formatUsdPerMinute } from './cost-summary.js';
 
-export function formatUsd(usd: number): string {
-  const digits = Math.abs(usd) < 10 ? 2 : 0;
-  return `$${usd.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
+/** A cost line: cents for the small ones (NLCUs, secrets), whole dollars like the totals above $10. */
+function formatLineUsd(usd: number): string {
+  return Math.abs(usd) < 10 ? `$${usd.toFixed(2)}` : formatUsd(usd);
 }
 
-export function formatUsdPerMinute(usd: number): string {
-  return `$${usd.toFixed(4)}`;
-}
-
-export function formatNumber(n: number, fractionDigits = 0): string {
+function formatNumber(n: number, fractionDigits = 0): string {
   return n.toLocaleString('en-US', { minimumFractionDigits: fractionDigits, maximumFractionDigits: fractionDigits });
 }
 
@@ -19,7 +16,7 @@ function percent(share: number, digits = 2): string {
 }
 
 /** Left-aligned text columns; numbers right-aligned. */
-export function table(rows: string[][], rightAligned: ReadonlySet<number> = new Set()): string {
+function table(rows: string[][], rightAligned: ReadonlySet<number> = new Set()): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   return rows
     .map((r) => r.map((cell, c) => (rightAligned.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd())
@@ -102,7 +99,7 @@ export function formatPlan(report: StackReport, tierReason?: string): string {
   out.push('Cost per month');
   const lineRows = [['item', 'quantity', 'unit $', 'monthly', 'basis']];
   for (const l of report.cost.lines) {
-    lineRows.push([l.item, formatNumber(l.quantity, l.quantity < 100 ? 2 : 0), l.unitUsd < 0.01 ? l.unitUsd.toPrecision(3) : l.unitUsd.toFixed(4), formatUsd(l.monthlyUsd), l.basis]);
+    lineRows.push([l.item, formatNumber(l.quantity, l.quantity < 100 ? 2 : 0), l.unitUsd < 0.01 ? l.unitUsd.toPrecision(3) : l.unitUsd.toFixed(4), formatLineUsd(l.monthlyUsd), l.basis]);
   }
   out.push(indent(table(lineRows, new Set([1, 2, 3]))));
   out.push(
@@ -120,14 +117,14 @@ export function formatPlan(report: StackReport, tierReason?: string): string {
   );
   out.push('');
   out.push(`Managed platforms at ${formatNumber(a.monthlyMinutes)} min/month`);
-  const managedRows = [['platform', '$/min', '$/month', 'saving/month', 'break-even min/month']];
+  const managedRows = [['platform', '$/min', '$/month', 'saving/month', 'break-even']];
   for (const m of report.cost.managed) {
     managedRows.push([
       m.platform,
       formatUsdPerMinute(m.perMinuteUsd),
       formatUsd(m.monthlyUsd),
       formatUsd(m.monthlyUsd - report.cost.monthlyUsd),
-      m.breakEvenMinutes === null ? 'never' : formatNumber(m.breakEvenMinutes),
+      breakEvenLabel(m.breakEvenMinutes),
     ]);
   }
   out.push(indent(table(managedRows, new Set([1, 2, 3, 4]))));

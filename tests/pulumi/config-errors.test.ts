@@ -9,19 +9,10 @@ import { ConfigError, parseStackConfig, type StackConfigInput } from '../../comp
 import { planDeployment } from '../../components/plan/plan.js';
 import { offlinePlan } from '../../scripts/lib/offline-plan.js';
 import { stackFile } from '../../scripts/lib/stacks.js';
+import { errorOf } from '../fixtures/config-error.js';
 
 const config = (over: Partial<StackConfigInput> & { aws?: StackConfigInput['aws'] }) =>
   parseStackConfig({ monthlyMinutes: 250_000, aws: { domain: 'voice.example.com', route53ZoneId: 'Z1' }, ...over });
-
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const check = (c: ReturnType<typeof config>) => validateAwsConfig(c, planDeployment(c));
 

@@ -1,16 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configFromPulumi, configFromStackFile, parseStackConfig } from '../../components/config.js';
-
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configFromPulumi, configFromStackFile, parseStackConfig } from '../../components/config.js';
+import { errorOf } from '../fixtures/config-error.js';
 
 describe('stack config', () => {
   it('fills documented defaults from monthlyMinutes alone', () => {

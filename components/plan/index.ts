@@ -1,3 +1,0 @@
-export * from './erlang.js';
-export * from './instances.js';
-export * from './plan.js';
