@@ -11,7 +11,7 @@ import { ConfigError } from '../components/config.js';
 import { UsageError, joinNegativeNumbers, runCli, usageFromParseArgs } from './lib/cli.js';
 import { FLAG_KEYS, type PlanFlag as Flag, reportWithFlags } from './lib/plan-flags.js';
 import { formatPlan } from './lib/plan-format.js';
-import { offlinePlanWithOverrides, type OfflinePlan, resourceTree } from './lib/offline-plan.js';
+import { mapConcurrently, offlinePlanWithOverrides, type OfflinePlan, resourceTree } from './lib/offline-plan.js';
 import { listStacks } from './lib/stacks.js';
 
 const USAGE = `usage: npm run plan -- (--stack NAME | --minutes N) [--tier small|mid|large] [--avg-call-minutes N]
@@ -71,25 +71,17 @@ async function main(): Promise<void> {
  */
 async function resourceGraphs(stacks: ReadonlyArray<string | null>, flags: Partial<Record<Flag, string>>): Promise<Array<OfflinePlan | null | undefined>> {
   const overrides = Object.fromEntries(Object.entries(flags).map(([flag, value]) => [FLAG_KEYS[flag as Flag], value]));
-  const results: Array<OfflinePlan | null | undefined> = new Array(stacks.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < stacks.length) {
-      const i = next++;
-      const stack = stacks[i];
-      if (!stack) continue;
-      if (stacks.length > 1) process.stderr.write(`plan: resources of ${stack}...\n`);
-      try {
-        results[i] = await offlinePlanWithOverrides(stack, overrides);
-      } catch (error) {
-        if (!(error instanceof ConfigError) || Object.keys(overrides).length === 0) throw error;
-        process.stderr.write(`plan: ${stack}: no resource list with these flags: ${error.message}\n`);
-        results[i] = null;
-      }
+  return mapConcurrently(stacks, async (stack): Promise<OfflinePlan | null | undefined> => {
+    if (!stack) return undefined;
+    if (stacks.length > 1) process.stderr.write(`plan: resources of ${stack}...\n`);
+    try {
+      return await offlinePlanWithOverrides(stack, overrides);
+    } catch (error) {
+      if (!(error instanceof ConfigError) || Object.keys(overrides).length === 0) throw error;
+      process.stderr.write(`plan: ${stack}: no resource list with these flags: ${error.message}\n`);
+      return null;
     }
-  };
-  await Promise.all([worker(), worker()]);
-  return results;
+  });
 }
 
 function formatResources(graph: OfflinePlan | null | undefined): string {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { CONFIG_NAMESPACE, ConfigError } from '../../components/config.js';
+import { setPath } from './plan-flags.js';
 import { REPO_ROOT, stackFile } from './stacks.js';
 
 /** One resource of the plan. */
@@ -74,18 +75,23 @@ export function offlinePlan(stack: string, options: { stackFile?: string } = {})
   });
 }
 
-/** Plans several stacks, two at a time (the machines have two cores). */
-export async function offlinePlans(stacks: readonly string[], concurrency = 2): Promise<OfflinePlan[]> {
-  const results: OfflinePlan[] = new Array(stacks.length);
+/** Maps items through an async function, `concurrency` at a time, keeping their order. */
+export async function mapConcurrently<T, R>(items: readonly T[], fn: (item: T) => Promise<R>, concurrency = 2): Promise<R[]> {
+  const results: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
-    while (next < stacks.length) {
+    while (next < items.length) {
       const i = next++;
-      results[i] = await offlinePlan(stacks[i]!);
+      results[i] = await fn(items[i]!);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, stacks.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
   return results;
+}
+
+/** Plans several stacks, two at a time (the machines have two cores). */
+export function offlinePlans(stacks: readonly string[], concurrency = 2): Promise<OfflinePlan[]> {
+  return mapConcurrently(stacks, (stack) => offlinePlan(stack), concurrency);
 }
 
 /** The plan's resources as an indented tree (components first, then their children), one line each. */
@@ -122,17 +128,7 @@ export function shortType(type: string): string {
 export async function offlinePlanWithOverrides(stack: string, overrides: Readonly<Record<string, unknown>>): Promise<OfflinePlan> {
   if (Object.keys(overrides).length === 0) return offlinePlan(stack);
   const doc = parseYaml(readFileSync(stackFile(stack), 'utf8')) as { config: Record<string, unknown> };
-  for (const [path, value] of Object.entries(overrides)) {
-    const [top, ...rest] = path.split('.');
-    const key = `${CONFIG_NAMESPACE}:${top}`;
-    if (rest.length === 0) {
-      doc.config[key] = value;
-      continue;
-    }
-    let node = (doc.config[key] && typeof doc.config[key] === 'object' ? doc.config[key] : (doc.config[key] = {})) as Record<string, unknown>;
-    for (const part of rest.slice(0, -1)) node = (node[part] && typeof node[part] === 'object' ? node[part] : (node[part] = {})) as Record<string, unknown>;
-    node[rest.at(-1)!] = value;
-  }
+  for (const [path, value] of Object.entries(overrides)) setPath(doc.config, `${CONFIG_NAMESPACE}:${path}`, value);
   const dir = mkdtempSync(join(tmpdir(), 'offline-plan-'));
   const file = join(dir, `Pulumi.${stack}.yaml`);
   try {

@@ -38,7 +38,8 @@ export function reportWithFlags(stack: string | null, flags: Partial<Record<Plan
   }
 }
 
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+/** Sets a dotted path (`traffic.avgCallMinutes`) in nested config values, creating maps on the way. */
+export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
   const parts = path.split('.');
   let node = target;
   for (const part of parts.slice(0, -1)) {
