@@ -6,6 +6,7 @@
 import { DEFAULT_CATALOG, LLM_MODELS, STT_PROVIDERS, TELEPHONY_PROVIDERS, TTS_PROVIDERS } from '@voice-agent-infra/common';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { checkSipCredentials, SECRET_PLACEHOLDER_VALUE, SIP_SECRET_KEY_NAMES, sipSchema, sipSecretShape } from './sip/config.js';
 
 /** The Pulumi project name, and so the config namespace (`voice-agent-infra:monthlyMinutes`). */
 export const CONFIG_NAMESPACE = 'voice-agent-infra';
@@ -223,7 +224,10 @@ export const stackConfigSchema = z.strictObject({
   usage: usageSchema,
   pricing: pricingSchema,
   aws: awsSchema,
-});
+  /** Phone calls: the LiveKit SIP service, trunks and dispatch rule (components/sip/config.ts). */
+  sip: sipSchema,
+  ...sipSecretShape,
+}).superRefine(checkSipCredentials);
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
 /** The config as written (before defaults). */
@@ -245,7 +249,8 @@ function toConfigError(error: z.ZodError, values: unknown): ConfigError {
     return new ConfigError(key, valueAt(values, [...path, issue.keys[0]!]), `unknown key; allowed here: ${allowed.join(', ')}`);
   }
   const key = path.join('.') || '(config)';
-  const value = valueAt(values, path);
+  // A SIP credential's value is never echoed, whatever is wrong with it.
+  const value = SIP_SECRET_KEY_NAMES.has(path[0] ?? '') && valueAt(values, path) !== undefined ? SECRET_PLACEHOLDER_VALUE : valueAt(values, path);
   return new ConfigError(key, value, value === undefined ? `is required; ${issue.message}` : issue.message);
 }
 
@@ -315,7 +320,14 @@ export function valuesFromStackFile(yamlText: string, fileName = 'stack file'): 
   for (const [fullKey, value] of Object.entries(config as Record<string, unknown>)) {
     const [namespace, key] = splitKey(fullKey);
     if (namespace !== CONFIG_NAMESPACE) continue;
-    if (value && typeof value === 'object' && 'secure' in value) {
+    const secret = value !== null && typeof value === 'object' && 'secure' in value;
+    if (SIP_SECRET_KEY_NAMES.has(key)) {
+      // SIP credentials must be encrypted in the stack file; offline they read as a placeholder.
+      if (!secret) throw new ConfigError(key, SECRET_PLACEHOLDER_VALUE, `must be a Pulumi secret, not plain text in the stack file: pulumi config set --secret ${CONFIG_NAMESPACE}:${key} <value>`);
+      values[key] = SECRET_PLACEHOLDER_VALUE;
+      continue;
+    }
+    if (secret) {
       throw new ConfigError(key, '[secret]', 'must not be a secret: sizing and pricing keys are plain values');
     }
     values[key] = value;
