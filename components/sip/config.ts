@@ -49,6 +49,12 @@ export const E164 = /^\+[1-9]\d{6,14}$/;
 
 const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
+/**
+ * Security group rules the SIP service may take on the LiveKit nodes' group: AWS allows 60 inbound
+ * rules per group (default quota) and LiveKit's own ports use about a dozen.
+ */
+export const SIP_RULE_BUDGET = 40;
+
 /** Narrowest prefix a provider range may have: anything wider is not a provider's address range. */
 export const WIDEST_SIP_PREFIX = 8;
 
@@ -166,6 +172,15 @@ export const sipSchema = z
   .superRefine((sip, ctx) => {
     if (sip.provider === 'generic' && (sip.allowedCidrs === undefined || sip.allowedCidrs.length === 0)) {
       ctx.addIssue({ code: 'custom', path: ['allowedCidrs'], message: "provider generic needs the provider's signalling source ranges (IPv4 CIDRs); 5060 is never opened to the internet" });
+    }
+    // Two rules per signalling range (UDP, TCP) and one per media range (telnyx/twilio tables: 17 each).
+    const rules = 2 * (sip.allowedCidrs?.length ?? 8) + (sip.mediaCidrs?.length ?? 1);
+    if (rules > SIP_RULE_BUDGET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [sip.mediaCidrs !== undefined && sip.mediaCidrs.length > 0 ? 'mediaCidrs' : 'allowedCidrs'],
+        message: `need ${rules} security group rules (2 per signalling range, 1 per media range); at most ${SIP_RULE_BUDGET} fit beside LiveKit's own (AWS allows 60 inbound rules per group): merge ranges`,
+      });
     }
     if (sip.provider !== 'generic' && sip.allowedCidrs !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['allowedCidrs'], message: `applies to provider generic only; ${sip.provider}'s signalling ranges come from its published list (components/sip/providers.ts)` });
