@@ -11,6 +11,8 @@ import { ConfigError, ENV_HELP, parseAllConfig, parseDispatcherConfig, parseInta
 import { createLogger, errorMessage, parseLogLevel, type Logger } from './log.js';
 import { startDispatcher } from './queue/dispatcher.js';
 import { startIntake } from './queue/intake.js';
+import { runSipSync } from './sip/command.js';
+import { parseSipSyncConfig, SIP_SYNC_ENV_HELP } from './sip/config.js';
 import { QueueMetrics, startEmfReporter } from './telemetry/metrics.js';
 // The LiveKit agent worker (the `agent` role, also part of `all`), loaded only when it runs.
 import { AGENT_ENV_HELP } from './worker/help.js';
@@ -26,6 +28,7 @@ Usage:
   voice-agent queue dead-letters [--json] list dead-lettered calls
   voice-agent queue retry <callId>|--all [--json]
                                           re-drive dead-lettered calls (fresh attempts, back of the line)
+  voice-agent sip-sync [--json]           make LiveKit's SIP trunks and dispatch rule match the stack's declaration
 
 Options:
   -h, --help     this help
@@ -37,6 +40,9 @@ ${ENV_HELP.map(([name, text]) => `  ${name.padEnd(22)} ${text}`).join('\n')}
 
 Environment of the agent role (and all):
 ${AGENT_ENV_HELP.map(([name, text]) => `  ${name.padEnd(22)} ${text}`).join('\n')}
+
+Environment of sip-sync (besides LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET, REDIS_URL):
+${SIP_SYNC_ENV_HELP.map(([name, text]) => `  ${name.padEnd(22)} ${text}`).join('\n')}
 
 Exit codes: 0 ok, 2 bad flag or environment, 1 Redis or network failure.
 `;
@@ -149,6 +155,8 @@ export async function main(argv: readonly string[], env: Env, io: Io): Promise<n
         return 0;
       case 'role':
         return await runRole(command.role, env, io);
+      case 'sip-sync':
+        return await runSipSync(parseSipSyncConfig(env), io, { json: command.json });
       default:
         return await runQueueCommand(command, parseQueueCommandConfig(env), io);
     }

@@ -12,7 +12,8 @@ export type Command =
   | { kind: 'role'; role: Role }
   | { kind: 'queue-stats'; json: boolean }
   | { kind: 'queue-dead-letters'; json: boolean }
-  | { kind: 'queue-retry'; target: { all: true } | { callId: string }; json: boolean };
+  | { kind: 'queue-retry'; target: { all: true } | { callId: string }; json: boolean }
+  | { kind: 'sip-sync'; json: boolean };
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -59,8 +60,13 @@ export function parseArgs(argv: readonly string[]): Command {
     noExtra([]);
     return { kind: 'role', role: command as Role };
   }
+  if (command === 'sip-sync') {
+    if (sub !== undefined) throw new UsageError(`unexpected argument "${sub}" after sip-sync`);
+    noExtra(['json']);
+    return { kind: 'sip-sync', json: values.json ?? false };
+  }
   if (command !== 'queue') {
-    throw new UsageError(`unknown command "${command}": use agent, intake, dispatcher, all or queue (see voice-agent --help)`);
+    throw new UsageError(`unknown command "${command}": use agent, intake, dispatcher, all, queue or sip-sync (see voice-agent --help)`);
   }
   const json = values.json ?? false;
   switch (sub) {
