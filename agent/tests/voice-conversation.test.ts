@@ -180,6 +180,22 @@ describe('escalation', () => {
     expect(running.call.handedToHuman?.via).toBe('sip-transfer');
     expect(spoken).toEqual(['Let me get a member of our team for you.']);
   });
+
+  it('leaves the room once a person dialled on the outbound trunk has joined', async () => {
+    const humanTransfer: HumanTransfer = { transfer: async () => ({ via: 'outbound-trunk', participantIdentity: 'human-transfer' }) };
+    running = await startTestCall({
+      router: routerLlm(),
+      services: demoServices({ humanTransfer, transferTo: 'tel:+15551230000' }),
+      caller: { sip: true, identity: 'sip_+15550001111' },
+    });
+    const closed = new Promise<string>((resolve) => running.session.once(voice.AgentSessionEventTypes.Close, (ev) => resolve(String(ev.reason))));
+
+    // The session closes under the harness, which waits for it to go idle.
+    await expect(say(running, 'Let me talk to an operator')).rejects.toThrow(/AgentSession is closing/);
+
+    expect(running.call.handedToHuman?.via).toBe('sip-transfer');
+    await expect(closed).resolves.toBe('handed to a person');
+  });
 });
 
 describe('supervisor', () => {

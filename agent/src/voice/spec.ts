@@ -152,6 +152,12 @@ const specSchema = z
         /** E.164 number or sip: URI for the SIP transfer (ESCALATION_TRANSFER_TO overrides). */
         transferTo: z.string().min(1).optional(),
         ringingTimeoutSeconds: z.number().int().min(5).max(120).default(30),
+        /**
+         * Name of the stack's outbound SIP trunk (sip.outbound; sip-sync names it
+         * voice-agent-<stack>-outbound): the transfer dials the person out on it into the
+         * caller's room. Unset: a cold transfer by SIP REFER to the caller's provider.
+         */
+        outboundTrunk: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'must be the outbound trunk name, e.g. voice-agent-mid-outbound').optional(),
       })
       .strict()
       .prefault({}),

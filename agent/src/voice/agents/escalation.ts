@@ -1,7 +1,8 @@
 /**
  * Escalation: gets the caller to a person. With a transfer number and a phone caller it
- * transfers at once (SIP REFER through LiveKit); otherwise, or when the transfer fails, it books a
- * callback ticket with the caller's number and a good time.
+ * transfers at once (dialling the person out on the stack's outbound trunk, or SIP REFER through
+ * LiveKit: human-handoff.ts); otherwise, or when the transfer fails, it books a callback ticket
+ * with the caller's number and a good time. Once a dialled person is in the room, the agent leaves.
  */
 import { llm } from '@livekit/agents';
 import { z } from 'zod';
@@ -19,21 +20,32 @@ function canTransfer(call: CallContext): boolean {
   return Boolean(call.services.humanTransfer && call.services.transferTo && call.caller.sip && call.caller.identity);
 }
 
-async function transferToHuman(call: CallContext): Promise<void> {
+/** Transfers the caller; true when a person joined the room and the agent must leave it. */
+async function transferToHuman(call: CallContext): Promise<boolean> {
   const { humanTransfer, transferTo } = call.services;
   if (!humanTransfer || !transferTo) throw new llm.ToolError('No transfer line is set up. Offer a callback instead.');
   if (!call.caller.sip || !call.caller.identity) throw new llm.ToolError('This caller is not on a phone line. Offer a callback instead.');
-  await humanTransfer.transfer(call.room, call.caller.identity, transferTo);
+  const result = await humanTransfer.transfer(call.room, call.caller.identity, transferTo);
   call.handedToHuman = { via: 'sip-transfer', atMs: Date.now() };
+  return result?.via === 'outbound-trunk';
+}
+
+/** The person and the caller talk alone: the agent's session ends (the job leaves the room). */
+function leaveToPerson(session: { shutdown(options?: { drain?: boolean; reason?: string }): void }, call: CallContext): void {
+  call.log.info('a person joined the call; the agent leaves');
+  session.shutdown({ drain: true, reason: 'handed to a person' });
 }
 
 export const ESCALATION_TOOLS: ToolCatalog = {
   transfer_to_human: (call) =>
     llm.tool({
       description: 'Transfer the phone call to a member of staff now.',
-      execute: async () => {
+      execute: async (_args, { ctx }) => {
         try {
-          await transferToHuman(call);
+          if (await transferToHuman(call)) {
+            leaveToPerson(ctx.session, call);
+            return 'A member of staff has joined the call.';
+          }
           return 'The caller is being transferred.';
         } catch (err) {
           if (err instanceof llm.ToolError) throw err;
@@ -69,7 +81,7 @@ export class EscalationAgent extends SpecialistAgent {
       // Deterministic: a caller who must reach a person does not depend on the LLM calling a tool.
       await this.speak(spec.greeting ?? TRANSFER_LINE).waitForPlayout();
       try {
-        await transferToHuman(this.call);
+        if (await transferToHuman(this.call)) leaveToPerson(this.session, this.call);
         return;
       } catch (err) {
         this.call.log.warn('SIP transfer failed; offering a callback', { error: errorMessage(err) });
