@@ -183,12 +183,13 @@ describe('escalation', () => {
 
   it('leaves the room once a person dialled on the outbound trunk has joined', async () => {
     const humanTransfer: HumanTransfer = { transfer: async () => ({ via: 'outbound-trunk', participantIdentity: 'human-transfer' }) };
-    running = await startTestCall({
+    const call = await startTestCall({
       router: routerLlm(),
       services: demoServices({ humanTransfer, transferTo: 'tel:+15551230000' }),
       caller: { sip: true, identity: 'sip_+15550001111' },
     });
-    const closed = new Promise<string>((resolve) => running.session.once(voice.AgentSessionEventTypes.Close, (ev) => resolve(String(ev.reason))));
+    running = call;
+    const closed = new Promise<string>((resolve) => call.session.once(voice.AgentSessionEventTypes.Close, (ev) => resolve(String(ev.reason))));
 
     // The session closes under the harness, which waits for it to go idle.
     await expect(say(running, 'Let me talk to an operator')).rejects.toThrow(/AgentSession is closing/);
