@@ -16,6 +16,7 @@ import {
 } from '@voice-agent-infra/common';
 import { sessionsForServiceLevel } from '../plan/erlang.js';
 import type { DeploymentPlan, Range } from '../plan/plan.js';
+import { crossNodeSipShare } from '../sip/plan.js';
 
 export const HOURS_PER_MONTH = 730;
 /**
@@ -253,7 +254,35 @@ function dataTransferLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLin
       line('Agent media to LiveKit public addresses', 'infra', 'aws.data-transfer.cross-az.gb', billedGb, catalog, `2 directions x ${round2(perDirectionGb)} GB (${plan.costInputs.webrtcAudioKbps} kbps), billed out and in`),
     );
   }
+  lines.push(...sipLines(plan, catalog));
   return lines;
+}
+
+/**
+ * What the LiveKit SIP service adds (components/sip/plan.ts). Already priced elsewhere: the RTP to
+ * and from the provider ("Data transfer out (telephony audio)": inbound is free), the provider's
+ * per-minute price (the telephony line), and the addresses the provider reaches (the LiveKit
+ * node's Elastic IP on small and mid, the signalling NLB's addresses on large: no new ones). New:
+ * on large, the SIP service on one node often carries a call whose room LiveKit placed on another,
+ * and that WebRTC leg crosses between the nodes' public addresses, billed out and in.
+ */
+function sipLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLine[] {
+  if (!plan.sip.enabled) return [];
+  const nodes = expectedAverage(plan.livekit.nodes, plan.costInputs.expectedScaleOutShare);
+  const share = crossNodeSipShare(nodes);
+  if (share === 0) return [];
+  const perDirectionGb = audioGb(plan.assumptions.monthlyMinutes, plan.costInputs.webrtcAudioKbps);
+  const billedGb = 2 * perDirectionGb * share * 2;
+  return [
+    line(
+      'SIP media between LiveKit nodes',
+      'infra',
+      'aws.data-transfer.cross-az.gb',
+      billedGb,
+      catalog,
+      `2 directions x ${round2(perDirectionGb)} GB (${plan.costInputs.webrtcAudioKbps} kbps) x ${Math.round(share * 100)}% of calls whose room is on another of ~${round2(nodes)} nodes, billed out and in`,
+    ),
+  ];
 }
 
 function providerLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLine[] {

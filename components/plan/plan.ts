@@ -7,6 +7,7 @@ import type { LlmModel, ProviderChoice, ProviderUsage } from '@voice-agent-infra
 import { ConfigError, type StackConfig, type Tier } from '../config.js';
 import { type ErlangResult, sessionsForServiceLevel } from './erlang.js';
 import { type CpuArchitecture, DEFAULT_INSTANCE_TYPES, INSTANCE_SHAPES, type InstanceShape, REDIS_NODE_TYPES } from './instances.js';
+import { planSip, type SipPlan } from '../sip/plan.js';
 
 /** Tier edges in monthly minutes: < 25,000 small; 25,000 to 100,000 mid; above 100,000 large. */
 export const TIER_EDGES = { midFromMinutes: 25_000, largeAboveMinutes: 100_000 } as const;
@@ -81,6 +82,8 @@ export interface DeploymentPlan {
   /** Expected provider usage of one average call (what the cost engine prices per minute). */
   usagePerCall: ProviderUsage & { cachedTtsCharacters: number };
   providers: ProviderChoice & { llm: LlmModel; complexLlm: LlmModel };
+  /** Phone calls: where the LiveKit SIP service runs and how the provider reaches it (components/sip/plan.ts). */
+  sip: SipPlan;
   /** Inputs the cost engine needs beyond the machines. */
   costInputs: {
     expectedScaleOutShare: number;
@@ -265,6 +268,7 @@ export function planDeployment(config: StackConfig): DeploymentPlan {
     llmRateLimits,
     usagePerCall,
     providers: { ...providers },
+    sip: planSip(config.sip, tier),
     costInputs: {
       expectedScaleOutShare: capacity.expectedScaleOutShare,
       rootVolumeGiB: capacity.rootVolumeGiB,
