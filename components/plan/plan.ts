@@ -7,7 +7,7 @@ import type { LlmModel, ProviderChoice, ProviderUsage } from '@voice-agent-infra
 import { ConfigError, type StackConfig, type Tier } from '../config.js';
 import { type ErlangResult, sessionsForServiceLevel } from './erlang.js';
 import { type CpuArchitecture, DEFAULT_INSTANCE_TYPES, INSTANCE_SHAPES, type InstanceShape, REDIS_NODE_TYPES } from './instances.js';
-import { planSip, type SipPlan } from '../sip/plan.js';
+import { planSip, type SipPlan, sipWarnings } from '../sip/plan.js';
 
 /** Tier edges in monthly minutes: < 25,000 small; 25,000 to 100,000 mid; above 100,000 large. */
 export const TIER_EDGES = { midFromMinutes: 25_000, largeAboveMinutes: 100_000 } as const;
@@ -245,6 +245,8 @@ export function planDeployment(config: StackConfig): DeploymentPlan {
       );
     }
   }
+
+  warnings.push(...sipWarnings(config.sip, providers.telephony));
 
   return {
     tier,

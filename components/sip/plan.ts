@@ -52,3 +52,12 @@ export function planSip(sip: { enabled: boolean; provider: SipProvider; tls: { e
 export function crossNodeSipShare(livekitNodes: number): number {
   return livekitNodes > 1 ? (livekitNodes - 1) / livekitNodes : 0;
 }
+
+/**
+ * Mismatches between the SIP provider and the telephony price the plan uses (the cost prices
+ * `providers.telephony` per minute, whatever carries the calls).
+ */
+export function sipWarnings(sip: { enabled: boolean; provider: SipProvider }, telephony: string): string[] {
+  if (!sip.enabled || sip.provider === 'twilio' || telephony !== 'twilio') return [];
+  return [`sip.provider is ${sip.provider} but providers.telephony prices Twilio minutes: set providers.telephony: sip-trunk for a SIP trunk's per-minute price`];
+}

@@ -55,6 +55,12 @@ describe('what SIP adds to the plan and its cost', () => {
     }
   });
 
+  it('warns when a SIP trunk provider is priced at Twilio Programmable Voice minutes', () => {
+    expect(cost(TIERS.mid, { provider: 'telnyx' }).plan.warnings).toContainEqual(expect.stringMatching(/sip\.provider is telnyx.*providers\.telephony: sip-trunk/));
+    expect(cost(TIERS.mid, { provider: 'telnyx' }, { providers: { telephony: 'sip-trunk' } }).plan.warnings.filter((w) => w.includes('sip.provider'))).toEqual([]);
+    expect(cost(TIERS.mid).plan.warnings.filter((w) => w.includes('sip.provider'))).toEqual([]);
+  });
+
   it('shares calls across nodes as (n - 1) / n', () => {
     expect(crossNodeSipShare(1)).toBe(0);
     expect(crossNodeSipShare(2)).toBe(0.5);
