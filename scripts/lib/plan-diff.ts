@@ -35,8 +35,8 @@ export interface ResourceRef {
   parent: string | null;
   /** false for component resources (no provider, no cloud object). */
   custom: boolean;
-  /** Removed resources: what deleting it does to live calls or data, when the table knows. */
-  impact?: string;
+  /** What deleting (removed) or replacing (changed) it does to live calls or data, when the table knows. */
+  impact?: string | null;
 }
 
 /** A resource on both sides whose inputs differ (or that a dependency forces to change). */
