@@ -239,7 +239,22 @@ export async function planCheckout(dir: string, label: string, progress: Progres
   if (signal?.aborted) throw new Error(`${label}: stopped`);
   if (r.code === 2) throw new UsageError(`${label}: ${lastLine(r.stderr)}`);
   if (r.code !== 0) throw new Error(`${label}: npm run plan failed (exit ${r.code}): ${lastLine(r.stderr)}`);
-  return parseSavedPlans(r.stdout, `${label}: npm run plan output`);
+  return withRepoPlaceholder(parseSavedPlans(r.stdout, `${label}: npm run plan output`), dir);
+}
+
+/** Stands in for the checkout's directory in plan values (the image build context), which differs between checkouts. */
+export const REPO_PLACEHOLDER = '<repo>';
+
+/** Replaces the checkout's absolute path in every string of the plans by REPO_PLACEHOLDER. */
+export function withRepoPlaceholder<T>(value: T, dir: string): T {
+  const roots = [...new Set([realpathSync(dir), dir])].sort((a, b) => b.length - a.length);
+  const replace = (v: unknown): unknown => {
+    if (typeof v === 'string') return roots.reduce((text, root) => text.split(root).join(REPO_PLACEHOLDER), v);
+    if (Array.isArray(v)) return v.map(replace);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, replace(x)]));
+    return v;
+  };
+  return replace(value) as T;
 }
 
 /** Stack names of a checkout (its stacks/Pulumi.<name>.yaml files), for validating --stacks before planning. */
