@@ -304,7 +304,8 @@ export function assessChange(before: PlannedResource, after: PlannedResource, in
   if (!rules) {
     result.notes.push(`${after.type} is not in the replace-on-change table: whether this replaces it is unknown (pulumi preview tells)`);
   } else if (rules.replaceOn === 'all') {
-    result.replaceReasons.push(...unique(changes.map((c) => `${c.path} (the provider cannot update ${shortTypeName(after.type)})`)));
+    const why = `the provider cannot update ${shortTypeName(after.type)}`;
+    result.replaceReasons.push(...changes.map((c) => `${c.path} (${[c.cause, why].filter(Boolean).join('; ')})`));
   } else {
     for (const c of changes) {
       const rule = rules.replaceOn.find((r) => ruleCovers(r, c.path) && (!r.when || r.when(context(c))));
