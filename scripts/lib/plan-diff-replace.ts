@@ -9,7 +9,8 @@
  * of blocks plural, one-block lists as objects: checked against the @pulumi/aws 7.48 `*Args`
  * interfaces). Each entry names the file and the commit it was read at. The stored sources are
  * not all at the revision @pulumi/aws 7.48 bridges (terraform-provider-aws v6.4x): where a file was
- * older, the attributes listed are those it shows; inputs added since are treated as in place.
+ * older, the attributes listed are those it shows and @pulumi/aws 7.48 still has (a test holds every
+ * name against the SDK's `*Args` types); inputs added since are treated as in place.
  * Entries marked `read: false` were not re-read from source for this table (the provider's
  * documented behaviour); `npm run diff` says so next to any replacement they decide.
  */
@@ -82,7 +83,7 @@ export const REPLACE_ON_CHANGE: Readonly<Record<string, ResourceTypeRules>> = {
     read: true,
     replaceOn: [
       ...always(
-        'ami', 'associatePublicIpAddress', 'availabilityZone', 'cpuCoreCount', 'cpuThreadsPerCore',
+        'ami', 'associatePublicIpAddress', 'availabilityZone',
         'cpuOptions.amdSevSnp', 'cpuOptions.coreCount', 'cpuOptions.threadsPerCore',
         'ebsBlockDevices.deleteOnTermination', 'ebsBlockDevices.deviceName', 'ebsBlockDevices.encrypted', 'ebsBlockDevices.iops',
         'ebsBlockDevices.kmsKeyId', 'ebsBlockDevices.snapshotId', 'ebsBlockDevices.throughput', 'ebsBlockDevices.volumeSize',
