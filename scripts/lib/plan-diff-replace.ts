@@ -358,9 +358,17 @@ function randomRules(file: string): ResourceTypeRules {
   };
 }
 
-/** The rules of a type, the region rule added for AWS types; undefined for a type the table does not know. */
+/** AWS modules of global services: their resources have no `region` input. */
+const GLOBAL_AWS_MODULES = new Set(['iam', 'route53']);
+
+/** Whether the region rule applies: a regional AWS type. */
+export function isRegionalAwsType(type: string): boolean {
+  return type.startsWith('aws:') && !GLOBAL_AWS_MODULES.has(type.split(':')[1]?.split('/')[0] ?? '');
+}
+
+/** The rules of a type, the region rule added for regional AWS types; undefined for a type the table does not know. */
 export function rulesFor(type: string): ResourceTypeRules | undefined {
   const rules = REPLACE_ON_CHANGE[type];
-  if (!rules || !type.startsWith('aws:') || rules.replaceOn === 'all') return rules;
+  if (!rules || !isRegionalAwsType(type) || rules.replaceOn === 'all') return rules;
   return { ...rules, replaceOn: [...rules.replaceOn, AWS_REGION_RULE] };
 }

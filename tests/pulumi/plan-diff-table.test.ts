@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { offlinePlans, type OfflinePlan } from '../../scripts/lib/offline-plan.js';
-import { AWS_REGION_RULE, REPLACE_ON_CHANGE } from '../../scripts/lib/plan-diff-replace.js';
+import { AWS_REGION_RULE, isRegionalAwsType, REPLACE_ON_CHANGE } from '../../scripts/lib/plan-diff-replace.js';
 import { REPO_ROOT } from '../../scripts/lib/stacks.js';
 import { EXAMPLE_STACKS } from './helpers.js';
 
@@ -43,7 +43,7 @@ describe('the replace-on-change table', () => {
       const inputs = sdkInputs(type);
       if (type.startsWith('docker-build:')) continue; // no rules
       expect(inputs, `${type}: no Args interface found`).not.toBeNull();
-      for (const rule of [...rules.replaceOn, ...(type.startsWith('aws:') ? [AWS_REGION_RULE] : [])]) {
+      for (const rule of [...rules.replaceOn, ...(isRegionalAwsType(type) ? [AWS_REGION_RULE] : [])]) {
         expect(inputs!.has(rule.path.split('.')[0]!), `${type}: ${rule.path}`).toBe(true);
       }
       for (const update of rules.disruptiveUpdates ?? []) for (const p of update.paths) expect(inputs!.has(p.split('.')[0]!), `${type}: ${p}`).toBe(true);
