@@ -170,7 +170,7 @@ describe('npm run diff -- --base HEAD~1 on a two-commit repository', () => {
       .flatMap((p) => p.resources ?? [])
       .filter((r) => r.type === 'random:index/randomPassword:RandomPassword')
       .map((r) => {
-        const state = (mocks.newResource({ type: r.type, name: r.name, inputs: r.inputs, custom: true } as pulumi.runtime.MockResourceArgs) as { state: { result: unknown } }).state;
+        const { state } = mocks.newResource({ type: r.type, name: r.name, inputs: r.inputs, custom: true } as pulumi.runtime.MockResourceArgs) as pulumi.runtime.MockResourceResult;
         return pulumi.runtime.unwrapRpcSecret(state.result) as string;
       });
     expect(secrets.length).toBeGreaterThan(0);
