@@ -166,14 +166,16 @@ describe('npm run diff -- --base HEAD~1 on a two-commit repository', () => {
 
     // The values the engine would keep secret: the random passwords' results, as the mocks compute them.
     const { mocks } = createMocks();
-    const secrets = mainRun.head
-      .flatMap((p) => p.resources ?? [])
-      .filter((r) => r.type === 'random:index/randomPassword:RandomPassword')
-      .map((r) => {
+    const passwords = mainRun.head.flatMap((p) => p.resources ?? []).filter((r) => r.type === 'random:index/randomPassword:RandomPassword');
+    const secrets = await Promise.all(
+      passwords.map(async (r) => {
         const { state } = mocks.newResource({ type: r.type, name: r.name, inputs: r.inputs, custom: true } as pulumi.runtime.MockResourceArgs) as pulumi.runtime.MockResourceResult;
-        return pulumi.runtime.unwrapRpcSecret(state.result) as string;
-      });
+        expect(await pulumi.isSecret(pulumi.output(state.result)), r.name).toBe(true);
+        return new Promise<string>((resolve) => pulumi.output(state.result as string).apply(resolve));
+      }),
+    );
     expect(secrets.length).toBeGreaterThan(0);
+    for (const secret of secrets) expect(secret).toMatch(/^[0-9a-zA-Z]{16,}$/);
     for (const text of [...mainRun.texts, markdown.stdout, table.stdout, readFileSync(join(work, 'plans', 'head-plan.json'), 'utf8')]) {
       for (const secret of secrets) expect(text.includes(secret)).toBe(false);
       expect(text.includes(repo)).toBe(false);
