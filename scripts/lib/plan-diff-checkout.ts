@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { UsageError } from './cli.js';
 import type { SavedStackPlan } from './plan-diff.js';
 
@@ -272,6 +272,6 @@ export function stackNamesAt(repo: string, commit: string): string[] {
   if (r.code !== 0) return [];
   return r.stdout
     .split('\n')
-    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(relative('.', f))?.[1])
+    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
     .filter((n): n is string => Boolean(n));
 }
