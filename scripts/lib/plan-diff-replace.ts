@@ -244,14 +244,15 @@ export const REPLACE_ON_CHANGE: Readonly<Record<string, ResourceTypeRules>> = {
       // customizeDiffLoadBalancerNLB: a network load balancer's subnets may only grow in place.
       {
         path: 'subnets',
-        when: (c) => c.inputsAfter.loadBalancerType === 'network' && countOf(c.after) <= countOf(c.before),
-        condition: 'network load balancer and no subnet is only added',
+        when: (c) => c.inputsAfter.loadBalancerType === 'network' && countOf(c.inputsAfter.subnets) <= countOf(c.inputsBefore.subnets),
+        condition: 'a network load balancer whose subnets do not only grow',
       },
       { path: 'subnetMappings', when: (c) => c.inputsAfter.loadBalancerType === 'network', condition: 'network load balancer' },
       {
         path: 'securityGroups',
-        when: (c) => c.inputsAfter.loadBalancerType === 'network' && (countOf(c.before) === 0) !== (countOf(c.after) === 0),
-        condition: 'network load balancer gaining its first or losing its last security group',
+        when: (c) =>
+          c.inputsAfter.loadBalancerType === 'network' && (countOf(c.inputsBefore.securityGroups) === 0) !== (countOf(c.inputsAfter.securityGroups) === 0),
+        condition: 'a network load balancer gaining its first or losing its last security group',
       },
     ],
     replacementImpact: 'a new load balancer and DNS name: connections through the old one end',
@@ -325,6 +326,12 @@ export const REPLACE_ON_CHANGE: Readonly<Record<string, ResourceTypeRules>> = {
     replaceOn: [],
   },
 };
+
+/**
+ * Launch template inputs that are not launch template data: changing only these makes no new
+ * version (resourceLaunchTemplateUpdate creates a version for the template data keys only).
+ */
+export const LAUNCH_TEMPLATE_NON_DATA_INPUTS: readonly string[] = ['tags', 'tagsAll', 'description', 'defaultVersion', 'updateDefaultVersion', 'name', 'namePrefix'];
 
 /** terraform-provider-aws v6 enhanced region support: a resource moved to another Region is a new one. */
 export const AWS_REGION_RULE: ReplaceRule = { path: 'region' };

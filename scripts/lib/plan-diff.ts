@@ -6,7 +6,7 @@
  */
 import type { StackReport } from '../../components/report.js';
 import type { PlannedResource } from './offline-plan.js';
-import { type DisruptiveUpdate, type ReplaceRule, type RuleContext, rulesFor } from './plan-diff-replace.js';
+import { type DisruptiveUpdate, LAUNCH_TEMPLATE_NON_DATA_INPUTS, type ReplaceRule, type RuleContext, rulesFor } from './plan-diff-replace.js';
 
 /** One stack as `npm run plan -- --json` prints it: the report, and its resources unless --no-resources. */
 export type SavedStackPlan = StackReport & { resources?: PlannedResource[] | null };
@@ -247,7 +247,8 @@ function dependencyChanges(source: ResourceChange, planned: PlannedResource, dep
       out.push({ path, before: id, after: '(new id)', cause: `${planned.name} is replaced` });
     }
   }
-  if (planned.type === 'aws:ec2/launchTemplate:LaunchTemplate') {
+  const newVersion = source.changes.some((c) => !LAUNCH_TEMPLATE_NON_DATA_INPUTS.includes(String(parsePath(c.path)[0])));
+  if (planned.type === 'aws:ec2/launchTemplate:LaunchTemplate' && newVersion) {
     for (const path of pathsHolding(dependent.inputs, id)) {
       const parent = path.replace(/(\.id|\["id"\])$/, '');
       if (parent === path) continue;

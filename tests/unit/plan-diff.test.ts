@@ -190,6 +190,16 @@ describe('changes that follow from a dependency', () => {
     expect(rolled.effects[0]).toMatch(/instance refresh/);
   });
 
+  it('a launch template whose tags alone change gets no new version: its group does not roll', () => {
+    const template = (tier: string) => resource('aws:ec2/launchTemplate:LaunchTemplate', 'voice-agents', { userData: 'x', tags: { tier } }, { id: 'lt-0abc' });
+    const group = resource('aws:autoscaling/group:Group', 'voice-agents', { launchTemplate: { id: 'lt-0abc', version: '1' }, instanceRefresh: { strategy: 'Rolling' } });
+    const changes = changedResources([
+      [template('mid'), template('large')],
+      [group, group],
+    ]);
+    expect(changes.map((c) => c.type)).toEqual(['aws:ec2/launchTemplate:LaunchTemplate']);
+  });
+
   it('a change ignoreChanges drops does not spread', () => {
     const ignoring = { options: { ignoreChanges: ['ami'] } };
     const assoc = resource('aws:ec2/eipAssociation:EipAssociation', 'voice-livekit', { instanceId: 'i-0123456789abcdef0' });
