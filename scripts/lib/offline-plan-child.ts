@@ -55,7 +55,7 @@ async function main(): Promise<void> {
 
   const plan = {
     stack,
-    resources: resources.map((r) => ({ type: r.type, name: r.name, parent: r.parent, id: r.id, inputs: r.inputs })),
+    resources: resources.map((r) => ({ type: r.type, name: r.name, parent: r.parent, id: r.id, inputs: r.inputs, ...(r.options ? { options: r.options } : {}) })),
     outputs,
   };
   process.stdout.write(`${JSON.stringify(plan)}\n`);

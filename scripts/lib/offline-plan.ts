@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { CONFIG_NAMESPACE, ConfigError } from '../../components/config.js';
 import { setPath } from './plan-flags.js';
+import type { RecordedResourceOptions } from './pulumi-mocks.js';
 import { REPO_ROOT, stackFile } from './stacks.js';
 
 /** One resource of the plan. */
@@ -24,6 +25,8 @@ export interface PlannedResource {
   id: string | null;
   /** Inputs as the engine would receive them; secrets as "[secret]". */
   inputs: Record<string, unknown>;
+  /** Resource options that decide replacements (ignoreChanges, replaceOnChanges, ...); absent when none is set. */
+  options?: RecordedResourceOptions;
 }
 
 export interface OfflinePlan {

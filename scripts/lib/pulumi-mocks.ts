@@ -34,6 +34,17 @@ export interface RecordedResource {
   rawInputs: Record<string, unknown>;
   /** Names of the inputs that arrived as secrets. */
   secretInputs: string[];
+  /** Resource options that decide whether a change replaces it (set ones only); absent when none is set. */
+  options?: RecordedResourceOptions;
+}
+
+/** The resource options the engine weighs when it diffs a resource (from the RegisterResource request). */
+export interface RecordedResourceOptions {
+  ignoreChanges?: string[];
+  replaceOnChanges?: string[];
+  deleteBeforeReplace?: boolean;
+  retainOnDelete?: boolean;
+  protect?: boolean;
 }
 
 /** Properties providers mark secret, by resource type: the mocks return them as secrets. */
@@ -48,11 +59,18 @@ export interface MockOptions {
 }
 
 /** Mocks plus the list they record into. */
-export function createMocks(options: MockOptions = {}): { mocks: pulumi.runtime.Mocks; resources: RecordedResource[]; parentOf: Map<string, string> } {
+export function createMocks(options: MockOptions = {}): {
+  mocks: pulumi.runtime.Mocks;
+  resources: RecordedResource[];
+  parentOf: Map<string, string>;
+  optionsOf: Map<string, RecordedResourceOptions>;
+} {
   const region = options.region ?? 'us-east-1';
   const resources: RecordedResource[] = [];
   // type\0name -> parent URN, filled by the monitor hook before newResource runs.
   const parentOf = new Map<string, string>();
+  // type\0name -> resource options, filled by the same hook.
+  const optionsOf = new Map<string, RecordedResourceOptions>();
 
   const mocks: pulumi.runtime.Mocks = {
     newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
@@ -72,6 +90,7 @@ export function createMocks(options: MockOptions = {}): { mocks: pulumi.runtime.
         inputs: redact(rawInputs) as Record<string, unknown>,
         rawInputs: plain,
         secretInputs,
+        ...(optionsOf.has(`${args.type}\0${args.name}`) ? { options: optionsOf.get(`${args.type}\0${args.name}`) } : {}),
       });
       if (!custom) return { id: undefined, state: {} };
       const computed = computedOutputs(args.type, args.name, plain, region);
@@ -86,7 +105,7 @@ export function createMocks(options: MockOptions = {}): { mocks: pulumi.runtime.
       return invokeResult(args.token, (args.inputs ?? {}) as Record<string, unknown>, region);
     },
   };
-  return { mocks, resources, parentOf };
+  return { mocks, resources, parentOf, optionsOf };
 }
 
 /**
@@ -96,18 +115,43 @@ export function createMocks(options: MockOptions = {}): { mocks: pulumi.runtime.
 export async function installMocks(
   options: MockOptions & { project?: string; stack?: string; config?: Record<string, string>; secretKeys?: string[] } = {},
 ): Promise<{ resources: RecordedResource[] }> {
-  const { mocks, resources, parentOf } = createMocks(options);
+  const { mocks, resources, parentOf, optionsOf } = createMocks(options);
   await pulumi.runtime.setMocks(mocks, options.project ?? 'voice-agent-infra', options.stack ?? 'test', false);
   const monitor = pulumi.runtime.getMonitor() as unknown as {
-    registerResource(req: { getType(): string; getName(): string; getParent(): string }, callback: unknown): unknown;
+    registerResource(req: RegisterResourceRequest, callback: unknown): unknown;
   };
   const original = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, callback) => {
     parentOf.set(`${req.getType()}\0${req.getName()}`, req.getParent());
+    const recorded = resourceOptionsOf(req);
+    if (recorded) optionsOf.set(`${req.getType()}\0${req.getName()}`, recorded);
     return original(req, callback);
   };
   if (options.config) pulumi.runtime.setAllConfig(options.config, options.secretKeys);
   return { resources };
+}
+
+/** The parts of the SDK's RegisterResourceRequest (proto/resource_pb) the mocks read. */
+interface RegisterResourceRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getIgnorechangesList(): string[];
+  getReplaceonchangesList(): string[];
+  getDeletebeforereplace(): boolean;
+  getRetainondelete(): boolean | undefined;
+  getProtect(): boolean | undefined;
+}
+
+/** The diff-relevant options set on a registration (runtime/resource.js sets them from the resource options); undefined when none is. */
+export function resourceOptionsOf(req: RegisterResourceRequest): RecordedResourceOptions | undefined {
+  const options: RecordedResourceOptions = {};
+  if (req.getIgnorechangesList().length > 0) options.ignoreChanges = req.getIgnorechangesList();
+  if (req.getReplaceonchangesList().length > 0) options.replaceOnChanges = req.getReplaceonchangesList();
+  if (req.getDeletebeforereplace()) options.deleteBeforeReplace = true;
+  if (req.getRetainondelete()) options.retainOnDelete = true;
+  if (req.getProtect()) options.protect = true;
+  return Object.keys(options).length > 0 ? options : undefined;
 }
 
 /** Waits until every registration the program started has been answered. */
