@@ -9,6 +9,10 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
+          // Some unit files run the CLIs as child processes (tsx): seconds each on a loaded 2-core
+          // machine. A budget, not a speed assertion.
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
         },
       },
       {
