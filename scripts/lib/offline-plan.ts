@@ -24,6 +24,10 @@ export interface PlannedResource {
   id: string | null;
   /** Inputs as the engine would receive them; secrets as "[secret]". */
   inputs: Record<string, unknown>;
+  /** The physical name the provider would give it (name, prefix or auto-name), where the type has one. */
+  physicalName?: string;
+  /** The resource options the policies read (ignoreChanges, deleteBeforeReplace). */
+  options?: { ignoreChanges: string[]; deleteBeforeReplace: boolean };
 }
 
 export interface OfflinePlan {

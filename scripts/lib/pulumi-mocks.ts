@@ -5,12 +5,15 @@
  * - secrets stay secret: a secret input comes back secret, and the properties providers mark
  *   secret (RandomPassword.result, ...) are returned as Pulumi secrets, as the engine does;
  * - every registered resource is recorded with its type, name, parent and inputs, secrets shown
- *   as "[secret]".
+ *   as "[secret]";
+ * - registration fails, as the create call would, on any input AWS refuses (components/aws/aws-rules.ts:
+ *   names and their lengths with Pulumi's auto-name suffix, descriptions, tags, user data, sizes).
  * Used by the vitest setup file (tests/pulumi/setup-mocks.ts) and the offline plan
  * (scripts/lib/offline-plan-child.ts). Install before the program is imported.
  */
 import { createHash } from 'node:crypto';
 import * as pulumi from '@pulumi/pulumi';
+import { awsRefusals, formatRefusal } from '../../components/aws/aws-rules.js';
 
 /** The fake account every mocked ARN carries (12 digits, like a real one: the renderers check ARN shapes). */
 export const MOCK_ACCOUNT_ID = '123456789012';
@@ -34,6 +37,18 @@ export interface RecordedResource {
   rawInputs: Record<string, unknown>;
   /** Names of the inputs that arrived as secrets. */
   secretInputs: string[];
+  /** The physical name the provider computed (given name, prefix or auto-name), where the type has one. */
+  physicalName?: string;
+  /** Resource options the policies read: ignoreChanges, deleteBeforeReplace. */
+  options: { ignoreChanges: string[]; deleteBeforeReplace: boolean };
+}
+
+/** A resource registration AWS would refuse (the message names the resource, the input and the rule). */
+export class AwsRefusalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AwsRefusalError';
+  }
 }
 
 /** Properties providers mark secret, by resource type: the mocks return them as secrets. */
@@ -48,11 +63,20 @@ export interface MockOptions {
 }
 
 /** Mocks plus the list they record into. */
-export function createMocks(options: MockOptions = {}): { mocks: pulumi.runtime.Mocks; resources: RecordedResource[]; parentOf: Map<string, string> } {
+export function createMocks(options: MockOptions = {}): {
+  mocks: pulumi.runtime.Mocks;
+  resources: RecordedResource[];
+  parentOf: Map<string, string>;
+  optionsOf: Map<string, RecordedResource['options']>;
+  /** Registrations refused (AWS rules): the SDK turns them into rejected outputs nobody may await, so callers check this list. */
+  refusals: AwsRefusalError[];
+} {
   const region = options.region ?? 'us-east-1';
   const resources: RecordedResource[] = [];
-  // type\0name -> parent URN, filled by the monitor hook before newResource runs.
+  // type\0name -> parent URN and resource options, filled by the monitor hook before newResource runs.
   const parentOf = new Map<string, string>();
+  const optionsOf = new Map<string, RecordedResource['options']>();
+  const refusals: AwsRefusalError[] = [];
 
   const mocks: pulumi.runtime.Mocks = {
     newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
@@ -61,7 +85,17 @@ export function createMocks(options: MockOptions = {}): { mocks: pulumi.runtime.
       const plain = unwrap(rawInputs) as Record<string, unknown>;
       const parentUrn = parentOf.get(`${args.type}\0${args.name}`) ?? '';
       const custom = args.custom !== false;
+      if (custom) {
+        // Fail the registration as the create call would fail: one line per refusal.
+        const refused = awsRefusals({ type: args.type, name: args.name, inputs: plain });
+        if (refused.length > 0) {
+          const error = new AwsRefusalError(refused.map((r) => formatRefusal(args, r)).join('\n'));
+          refusals.push(error);
+          throw error;
+        }
+      }
       const id = custom ? mockId(args.type, args.name) : null;
+      const computed = custom ? computedOutputs(args.type, args.name, plain, region) : {};
       resources.push({
         type: args.type,
         name: args.name,
@@ -72,9 +106,10 @@ export function createMocks(options: MockOptions = {}): { mocks: pulumi.runtime.
         inputs: redact(rawInputs) as Record<string, unknown>,
         rawInputs: plain,
         secretInputs,
+        ...(typeof computed.name === 'string' ? { physicalName: computed.name } : {}),
+        options: optionsOf.get(`${args.type}\0${args.name}`) ?? { ignoreChanges: [], deleteBeforeReplace: false },
       });
       if (!custom) return { id: undefined, state: {} };
-      const computed = computedOutputs(args.type, args.name, plain, region);
       // Secret inputs stay secret in the state (rawInputs keeps the engine's secret markers).
       const state: Record<string, unknown> = { ...rawInputs, ...computed };
       for (const key of SECRET_OUTPUTS[args.type] ?? []) {
@@ -86,7 +121,7 @@ export function createMocks(options: MockOptions = {}): { mocks: pulumi.runtime.
       return invokeResult(args.token, (args.inputs ?? {}) as Record<string, unknown>, region);
     },
   };
-  return { mocks, resources, parentOf };
+  return { mocks, resources, parentOf, optionsOf, refusals };
 }
 
 /**
@@ -95,19 +130,24 @@ export function createMocks(options: MockOptions = {}): { mocks: pulumi.runtime.
  */
 export async function installMocks(
   options: MockOptions & { project?: string; stack?: string; config?: Record<string, string>; secretKeys?: string[] } = {},
-): Promise<{ resources: RecordedResource[] }> {
-  const { mocks, resources, parentOf } = createMocks(options);
+): Promise<{ resources: RecordedResource[]; refusals: AwsRefusalError[] }> {
+  const { mocks, resources, parentOf, optionsOf, refusals } = createMocks(options);
   await pulumi.runtime.setMocks(mocks, options.project ?? 'voice-agent-infra', options.stack ?? 'test', false);
   const monitor = pulumi.runtime.getMonitor() as unknown as {
-    registerResource(req: { getType(): string; getName(): string; getParent(): string }, callback: unknown): unknown;
+    registerResource(
+      req: { getType(): string; getName(): string; getParent(): string; getIgnorechangesList(): string[]; getDeletebeforereplace(): boolean },
+      callback: unknown,
+    ): unknown;
   };
   const original = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, callback) => {
-    parentOf.set(`${req.getType()}\0${req.getName()}`, req.getParent());
+    const key = `${req.getType()}\0${req.getName()}`;
+    parentOf.set(key, req.getParent());
+    optionsOf.set(key, { ignoreChanges: req.getIgnorechangesList(), deleteBeforeReplace: req.getDeletebeforereplace() });
     return original(req, callback);
   };
   if (options.config) pulumi.runtime.setAllConfig(options.config, options.secretKeys);
-  return { resources };
+  return { resources, refusals };
 }
 
 /** Waits until every registration the program started has been answered. */
@@ -183,7 +223,7 @@ function arn(service: string, region: string, resource: string): string {
 /** What a provider computes on create, for the types this program uses. */
 function computedOutputs(type: string, name: string, inputs: Record<string, unknown>, region: string): Record<string, unknown> {
   const given = (key: string) => (typeof inputs[key] === 'string' ? (inputs[key] as string) : undefined);
-  const physical = given('name') ?? (given('namePrefix') ? `${given('namePrefix')}${hex(`prefix/${name}`, 8)}` : autoname(name, type));
+  const physical = given('name') ?? (given('namePrefix') ? `${given('namePrefix')}${hex(`prefix/${name}`, 26)}` : autoname(name, type));
   const id = mockId(type, name);
   switch (type) {
     case 'aws:ec2/vpc:Vpc':
