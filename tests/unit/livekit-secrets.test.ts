@@ -57,7 +57,7 @@ elif [[ "$1 $2" == "ssm get-parameter" ]]; then
     case $1 in --name) name=$2; shift 2 ;; --region) region=$2; shift 2 ;; *) shift ;; esac
   done
   echo "ssm region=$region name=$name" >>"$STUB_LOG"
-  file="$STUB_PARAMETERS/\${name//\//_}"
+  file="$STUB_PARAMETERS/\${name//\\//_}"
   [[ -f $file ]] || { echo "ParameterNotFound: $name" >&2; exit 254; }
   printf '%s\n' "$(cat "$file")"
 else
