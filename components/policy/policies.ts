@@ -4,6 +4,7 @@
  * validation directly on the mocked resource graph (constructing a PolicyPack starts a server).
  * AWSGuard and Pulumi's compliance packs cover neither IMDSv2 nor ElastiCache, hence these rules.
  */
+import { gunzipSync } from 'node:zlib';
 import type { Policies, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from '@pulumi/policy';
 import { METRICS } from '@voice-agent-infra/common';
 import { TAG_KEYS } from '../aws/common.js';
@@ -161,16 +162,20 @@ export function findSecretMaterial(text: string): { what: string; excerpt: strin
   return null;
 }
 
-/** User data as text (launch templates hold it base64-encoded). */
+/** User data as text: launch templates hold it base64-encoded, and the nodes send it gzip-compressed. */
 export function userDataText(type: string, props: Props): string | null {
   if (type === RESOURCE_TYPES.instance) {
     if (typeof props.userData === 'string') return props.userData;
-    if (typeof props.userDataBase64 === 'string') return Buffer.from(props.userDataBase64, 'base64').toString('utf8');
+    if (typeof props.userDataBase64 === 'string') return decoded(props.userDataBase64);
   }
-  if (type === RESOURCE_TYPES.launchTemplate && typeof props.userData === 'string') {
-    return Buffer.from(props.userData, 'base64').toString('utf8');
-  }
+  if (type === RESOURCE_TYPES.launchTemplate && typeof props.userData === 'string') return decoded(props.userData);
   return null;
+}
+
+/** Base64 to text, gunzipped when it is gzip (cloud-init reads either). */
+function decoded(base64: string): string {
+  const bytes = Buffer.from(base64, 'base64');
+  return (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString('utf8');
 }
 
 export const noSecretsInUserData: ResourceValidationPolicy = {

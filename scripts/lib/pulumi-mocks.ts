@@ -203,6 +203,8 @@ const ID_PREFIXES: Readonly<Record<string, string>> = {
   'aws:ec2/eip:Eip': 'eipalloc-',
   'aws:ec2/eipAssociation:EipAssociation': 'eipassoc-',
   'aws:ec2/launchTemplate:LaunchTemplate': 'lt-',
+  'aws:ebs/volume:Volume': 'vol-',
+  'aws:ec2/volumeAttachment:VolumeAttachment': 'vai-',
 };
 
 /** A deterministic id of the provider's shape. */
@@ -309,6 +311,15 @@ function computedOutputs(type: string, name: string, inputs: Record<string, unkn
       return { arn: arn('sns', region, physical), name: physical };
     case 'aws:cloudwatch/metricAlarm:MetricAlarm':
       return { arn: arn('cloudwatch', region, `alarm:${physical}`), name: physical };
+    case 'aws:ebs/volume:Volume':
+      return { arn: arn('ec2', region, `volume/${id}`) };
+    case 'aws:ssm/parameter:Parameter': {
+      // The ARN has no slash between "parameter" and a hierarchical name: parameter/voice-agent/x.
+      const parameter = given('name') ?? physical;
+      return { arn: arn('ssm', region, `parameter${parameter.startsWith('/') ? '' : '/'}${parameter}`), name: parameter, version: 1 };
+    }
+    case 'aws:autoscaling/lifecycleHook:LifecycleHook':
+      return {};
     case 'aws:cloudwatch/dashboard:Dashboard':
       return { dashboardArn: `arn:aws:cloudwatch::${MOCK_ACCOUNT_ID}:dashboard/${given('dashboardName') ?? physical}` };
     case 'random:index/randomString:RandomString':

@@ -14,7 +14,7 @@ import { errorOf } from '../fixtures/config-error.js';
 const config = (over: Partial<StackConfigInput> & { aws?: StackConfigInput['aws'] }) =>
   parseStackConfig({ monthlyMinutes: 250_000, aws: { domain: 'voice.example.com', route53ZoneId: 'Z1' }, ...over });
 
-const check = (c: ReturnType<typeof config>) => validateAwsConfig(c, planDeployment(c));
+const check = (c: ReturnType<typeof config>, providerRegion = 'us-east-1') => validateAwsConfig(c, planDeployment(c), providerRegion);
 
 describe('validateAwsConfig', () => {
   it('refuses the large tier on an existing VPC with subnets in one zone', () => {

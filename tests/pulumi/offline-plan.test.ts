@@ -21,6 +21,9 @@ const T = {
   eip: 'aws:ec2/eip:Eip',
   secret: 'aws:secretsmanager/secret:Secret',
   dashboard: 'aws:cloudwatch/dashboard:Dashboard',
+  ssmParameter: 'aws:ssm/parameter:Parameter',
+  lifecycleHook: 'aws:autoscaling/lifecycleHook:LifecycleHook',
+  volumeAttachment: 'aws:ec2/volumeAttachment:VolumeAttachment',
   securityGroup: 'aws:ec2/securityGroup:SecurityGroup',
 } as const;
 
@@ -170,6 +173,10 @@ describe('the mocked graph, priced with the catalog, costs what the plan says', 
       volumesGiB += (instance.inputs.rootBlockDevice as { volumeSize: number }).volumeSize;
     }
     addresses += of(stack, T.eip).length;
+    // Data volumes (the single node's Redis AOF and certificates).
+    for (const volume of of(stack, T.volume)) volumesGiB += volume.inputs.size as number;
+    // SSM parameters of the Standard tier cost nothing (AWS Systems Manager pricing): none of Advanced.
+    expect(of(stack, T.ssmParameter).every((p) => p.inputs.tier === 'Standard')).toBe(true);
     for (const group of of(stack, T.group)) {
       const template = launchTemplateOf(stack, group);
       const average = expectedAverage({ min: group.inputs.minSize as number, max: group.inputs.maxSize as number }, share);
