@@ -411,6 +411,33 @@ export const AWS_RULES: readonly Rule[] = [
     check: tagRefusals,
   },
   {
+    id: 'instance-metadata-tag-keys',
+    types: [TYPES.instance, TYPES.launchTemplate],
+    source: 'https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/work-with-tags-in-IMDS.html',
+    check(r) {
+      // With tags in instance metadata, an instance tag key outside [a-zA-Z0-9+-=.,_:@] fails the launch.
+      const metadata = r.inputs.metadataOptions as { instanceMetadataTags?: unknown } | undefined;
+      if (metadata?.instanceMetadataTags !== 'enabled') return [];
+      const lists: Array<[string, unknown]> = [['tags', r.inputs.tags]];
+      const specs = r.inputs.tagSpecifications;
+      if (Array.isArray(specs)) {
+        specs.forEach((spec, i) => {
+          if ((spec as { resourceType?: unknown }).resourceType === 'instance') lists.push([`tagSpecifications[${i}].tags`, (spec as { tags?: unknown }).tags]);
+        });
+      }
+      if (r.type === TYPES.launchTemplate) lists.shift(); // a launch template's own tags are not instance tags
+      const out: Array<Omit<AwsRefusal, 'rule' | 'source'>> = [];
+      for (const [path, tags] of lists) {
+        for (const [key] of tagPairs(tags) ?? []) {
+          if (!/^[a-zA-Z0-9+\-=.,_:@]+$/.test(key) || key === '.' || key === '..' || key === '_index') {
+            out.push({ input: `${path}.${key}`, message: `InvalidParameterValue: with tags in instance metadata, tag key "${key}" may contain only letters, digits and + - = . , _ : @` });
+          }
+        }
+      }
+      return out;
+    },
+  },
+  {
     id: 'user-data-size',
     types: [TYPES.instance, TYPES.launchTemplate],
     source: 'https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html',
@@ -492,7 +519,7 @@ export const AWS_RULES: readonly Rule[] = [
       if (/^\/?(aws|ssm)/i.test(name)) out.push({ input: 'name', message: `ValidationException: parameter name "${name}" must not begin with aws or ssm` });
       if (name.includes('/') && !name.startsWith('/')) out.push({ input: 'name', message: `ValidationException: hierarchical parameter name "${name}" must begin with "/"` });
       if (name.split('/').length - 1 > 15) out.push({ input: 'name', message: `ValidationException: parameter name "${name}" has more than 15 hierarchy levels` });
-      const value = r.inputs.value;
+      const value = r.inputs.value ?? r.inputs.insecureValue;
       const tier = r.inputs.tier ?? 'Standard';
       if (typeof value === 'string' && tier === 'Standard' && Buffer.byteLength(value, 'utf8') > SSM_STANDARD_VALUE_MAX_BYTES) {
         out.push({ input: 'value', message: `ValidationException: a Standard parameter value is at most ${SSM_STANDARD_VALUE_MAX_BYTES} bytes` });

@@ -150,7 +150,8 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
             name: agentImageParameterName(stack),
             type: 'String',
             tier: 'Standard',
-            value: image.imageRef,
+            // Not a secret: `insecureValue` keeps it readable in previews (which image will roll out).
+            insecureValue: image.imageRef,
             description: 'Agent image the single node runs (image-watch rolls it, drained, when this changes)',
             tags: named(tags, `${name}-agent-image`, 'agent-image'),
           },
