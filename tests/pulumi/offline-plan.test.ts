@@ -332,7 +332,7 @@ describe('the mocked graph, priced with the catalog, costs what the plan says', 
 });
 
 describe('policies fail, with their message, on a deliberately bad resource', () => {
-  const bad: Array<[string, { type: string; name: string; props: Record<string, unknown> }, RegExp]> = [
+  const bad: Array<[string, { type: string; name: string; props: Record<string, unknown>; options?: { ignoreChanges: string[] } }, RegExp]> = [
     ['imdsv2-required', { type: T.launchTemplate, name: 'lt', props: { metadataOptions: { httpTokens: 'optional' } } }, /IMDSv2 is not required/],
     ['imdsv2-required', { type: T.instance, name: 'box', props: {} }, /IMDSv2 is not required/],
     ['ebs-encrypted', { type: T.instance, name: 'box', props: { rootBlockDevice: { encrypted: false } } }, /root volume not encrypted/],
@@ -355,7 +355,7 @@ describe('policies fail, with their message, on a deliberately bad resource', ()
   ];
   it.each(bad)('%s', async (name, resource, message) => {
     const policy = policies.find((p) => p.name === name) as ResourceValidationPolicy;
-    const violations = await resourceViolations(policy, resource as never);
+    const violations = await resourceViolations(policy, resource);
     expect(violations).toHaveLength(1);
     expect(violations[0]).toMatch(message);
     // A violation names the resource and never echoes a secret value.
