@@ -45,6 +45,17 @@ const atLeast = (min: number, what: string) =>
   numeric(z.number({ error: `must be a number (${what})` }).min(min, `must be at least ${min} (${what})`));
 const integerAtLeast = (min: number, what: string) =>
   numeric(z.number({ error: `must be a whole number (${what})` }).int(`must be a whole number (${what})`).min(min, `must be at least ${min} (${what})`));
+const integerBetween = (min: number, max: number, what: string) =>
+  numeric(
+    z
+      .number({ error: `must be a whole number (${what})` })
+      .int(`must be a whole number (${what})`)
+      .min(min, `must be at least ${min} (${what})`)
+      .max(max, `must be at most ${max} (${what})`),
+  );
+// `pulumi config set --path aws.x true` may store the text "true": accept it as the boolean.
+const booleanish = (what: string) =>
+  z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: `must be true or false (${what})` }));
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `must be one of: ${values.join(', ')}` });
 
@@ -186,8 +197,13 @@ const pricingSchema = z
  */
 const awsSchema = z
   .strictObject({
-    /** AWS region (the price catalog is us-east-1). */
-    region: z.string().default('us-east-1'),
+    /**
+     * Refused: the stack runs in the AWS provider's region (`aws:region`, read with
+     * aws.getRegionOutput()); a second region key would drift from it.
+     */
+    region: z
+      .undefined({ error: 'is not a voice-agent-infra key: the stack runs in the AWS provider region; set it with `pulumi config set aws:region <region>`' })
+      .optional(),
     /** Existing VPC id; with subnetIds, no VPC is created. */
     vpcId: z.string().optional(),
     /**
@@ -209,6 +225,33 @@ const awsSchema = z
     agentImage: z.string().optional(),
     /** CIDRs allowed to reach the operator endpoints (intake /v1/*, SSH is never opened). */
     operatorCidrs: z.array(z.string()).default([]),
+    /**
+     * AMI of every instance (Ubuntu 24.04, the family the user data is written for), e.g.
+     * ami-0123456789abcdef0. Unset: the newest Canonical image at the first deploy, which the
+     * single node then keeps (a new lookup never replaces it; see README, "Rolling the AMI").
+     */
+    amiId: z.string().regex(/^ami-[0-9a-f]{8}([0-9a-f]{9})?$/, 'must be an AMI id such as ami-0123456789abcdef0').optional(),
+    /**
+     * Caddy with the layer-4 and YAML modules (small tier's TLS), pinned by tag or digest. The
+     * default is components/livekit/compose.ts PINNED_IMAGES.caddy; check it resolves before the
+     * first deploy (`docker manifest inspect <image>`).
+     */
+    caddyImage: z.string().optional(),
+    /** `pulumi destroy` deletes the ECR repository even with images in it; default false (destroy then stops at the repository). */
+    ecrForceDelete: booleanish('true deletes the agent image repository with its images on destroy').default(false),
+    /**
+     * Seconds a new autoscaled instance may take to boot (packages, image pull, registration)
+     * before failed health checks count; default 600 (a first boot installs Docker and pulls images).
+     */
+    healthCheckGraceSeconds: integerBetween(0, 7200, 'seconds of health check grace after launch').default(600),
+    /**
+     * Seconds a LiveKit node or agent worker may drain its calls before it is stopped anyway
+     * (instance termination, image roll): set it to your longest call. Default 600. At most 7080
+     * (the termination lifecycle hook waits this plus 120 s, and AWS allows 7200).
+     */
+    drainSeconds: integerBetween(30, 7080, 'seconds a node may drain its calls').default(600),
+    /** Encrypted gp3 volume of the single node (small, mid) for Redis's AOF and Caddy's certificates, GiB; default 10. */
+    dataVolumeGiB: integerBetween(1, 16_384, 'GiB of the data volume').default(10),
   })
   .prefault({});
 

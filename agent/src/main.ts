@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { parseArgs, UsageError, type Command, type Role } from './cli/args.js';
 import { runQueueCommand, WorldError } from './cli/queue-commands.js';
 import { ConfigError, ENV_HELP, parseAllConfig, parseDispatcherConfig, parseIntakeConfig, parseQueueCommandConfig, type Env, type MetricsConfig } from './config.js';
+import { DRAIN_WATCH_ENV_HELP, parseDrainWatchConfig, startDrainWatch } from './lifecycle/drain-watch.js';
 import { createLogger, errorMessage, parseLogLevel, type Logger } from './log.js';
 import { startDispatcher } from './queue/dispatcher.js';
 import { startIntake } from './queue/intake.js';
@@ -24,6 +25,8 @@ Usage:
   voice-agent intake                      HTTP intake: signed LiveKit webhooks and POST /v1/calls into the Redis queue
   voice-agent dispatcher                  admit queued calls within fleet capacity and dispatch agents to their rooms
   voice-agent all                         intake, dispatcher and agent worker in one process (single-box small tier)
+  voice-agent drain-watch                 on an autoscaled instance: when it is being terminated, drain the calls
+                                          (stop their containers through the Docker API), then complete the lifecycle action
   voice-agent queue stats [--json]        waiting, active, capacity, oldest wait, dead letters
   voice-agent queue dead-letters [--json] list dead-lettered calls
   voice-agent queue retry <callId>|--all [--json]
@@ -43,6 +46,9 @@ ${AGENT_ENV_HELP.map(([name, text]) => `  ${name.padEnd(22)} ${text}`).join('\n'
 
 Environment of sip-sync (besides LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET, REDIS_URL):
 ${SIP_SYNC_ENV_HELP.map(([name, text]) => `  ${name.padEnd(22)} ${text}`).join('\n')}
+
+Environment of the drain-watch role (AWS credentials and region from the instance):
+${DRAIN_WATCH_ENV_HELP.map(([name, text]) => `  ${name.padEnd(22)} ${text}`).join('\n')}
 
 Exit codes: 0 ok, 2 bad flag or environment, 1 Redis or network failure.
 `;
@@ -86,6 +92,10 @@ async function startRole(role: Role, env: Env, log: Logger): Promise<Running> {
       const dispatcher = await startDispatcher(config, { log: log.child({ role: 'dispatcher' }), metrics });
       const reporter = emf(config.metrics);
       return { close: async () => (await dispatcher.close(), await reporter.stop()) };
+    }
+    case 'drain-watch': {
+      const watch = startDrainWatch(parseDrainWatchConfig(env), { log });
+      return { close: () => watch.close(), drainTimeoutMs: 10_000 };
     }
     case 'all': {
       const config = parseAllConfig(env);

@@ -1,7 +1,15 @@
 /**
- * The agent image: an ECR repository (scan on push, immutable tags) and the bundled image built
- * from the agent package with @pulumi/docker-build for the plan's CPU architecture, or a prebuilt
- * image named in config (aws.agentImage), in which case nothing is built.
+ * The agent image: an ECR repository (scan on push) and the bundled image built from the agent
+ * package with @pulumi/docker-build for the plan's CPU architectures, or a prebuilt image named in
+ * config (aws.agentImage), in which case nothing is built.
+ *
+ * Tags are mutable and instances run the image by digest (repo:tag@sha256:...). An immutable
+ * repository refuses a push to an existing tag even with the same digest
+ * (ImageTagAlreadyExistsException), and docker-build decides for itself when to rebuild and push
+ * (its own hash of the build context, the Dockerfile, the platforms and its other inputs), so any
+ * rebuild our tag did not foresee would fail `pulumi up`. With the digest pinned, what runs is as
+ * fixed as with an immutable tag, and a rebuild simply moves the tag. The tag still names the
+ * content (every file the build context admits, and the platforms) for people reading the registry.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -28,15 +36,17 @@ export interface AgentImageArgs {
   contextDir: string;
   /** Dockerfile path, relative to contextDir; default agent/Dockerfile. */
   dockerfile?: string;
-  /** Paths under contextDir whose content decides the tag (immutable tags: new content, new tag). */
+  /** Paths under contextDir whose content decides the tag; default the build context's allowlist (DEFAULT_TAG_SOURCES). */
   tagSources?: string[];
+  /** Let `pulumi destroy` delete the repository with its images (aws.ecrForceDelete); default false. */
+  forceDelete?: boolean;
   /** Tags on the repository. */
   tags: Tags;
 }
 
 /** The image reference instances run, and where it lives. */
 export class AgentImage extends pulumi.ComponentResource {
-  /** Image reference to run: repo:tag@digest when built, the configured reference otherwise. */
+  /** Image reference to run: repo:tag@digest when built (pinned by digest), the configured reference otherwise. */
   public readonly imageRef: pulumi.Output<string>;
   /** ECR repository ARN the instances pull from, or null for an image outside ECR. */
   public readonly repositoryArn: pulumi.Output<string | null>;
@@ -53,7 +63,9 @@ export class AgentImage extends pulumi.ComponentResource {
         `${name}`,
         {
           imageScanningConfiguration: { scanOnPush: true },
-          imageTagMutability: 'IMMUTABLE',
+          // Instances pin the digest; a rebuild re-points the tag instead of failing (see the file comment).
+          imageTagMutability: 'MUTABLE',
+          forceDelete: args.forceDelete ?? false,
           encryptionConfigurations: [{ encryptionType: 'AES256' }],
           tags: named(args.tags, name, 'agent-image'),
         },
@@ -65,13 +77,14 @@ export class AgentImage extends pulumi.ComponentResource {
         { parent: this },
       );
       const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: this.repository.registryId }, { parent: this });
-      const tag = contentTag(args.contextDir, args.tagSources ?? DEFAULT_TAG_SOURCES);
+      const platforms = imagePlatforms(args.architectures);
+      const tag = contentTag(args.contextDir, args.tagSources ?? DEFAULT_TAG_SOURCES, platforms);
       this.image = new dockerbuild.Image(
         `${name}`,
         {
           context: { location: args.contextDir },
           dockerfile: { location: join(args.contextDir, args.dockerfile ?? 'agent/Dockerfile') },
-          platforms: imagePlatforms(args.architectures),
+          platforms,
           push: true,
           tags: [pulumi.interpolate`${this.repository.repositoryUrl}:${tag}`],
           registries: [{ address: this.repository.repositoryUrl, username: auth.userName, password: pulumi.secret(auth.password) }],
@@ -94,8 +107,25 @@ export function imagePlatforms(architectures: readonly CpuArchitecture[]): docke
   return platforms.map((p) => (p === 'linux/arm64' ? dockerbuild.Platform.Linux_arm64 : dockerbuild.Platform.Linux_amd64));
 }
 
-/** What decides the image's content by default: the agent package, the shared package, the lock file. */
-export const DEFAULT_TAG_SOURCES = ['agent/Dockerfile', 'agent/package.json', 'agent/bin', 'agent/config', 'agent/src', 'common/package.json', 'common/src', 'package-lock.json', '.dockerignore'];
+/**
+ * What decides the image's content: every path the build context admits (.dockerignore is an
+ * allowlist; a test holds this list to it), the Dockerfile and the .dockerignore itself.
+ */
+export const DEFAULT_TAG_SOURCES = [
+  '.dockerignore',
+  'agent/Dockerfile',
+  'package.json',
+  'package-lock.json',
+  'tsconfig.base.json',
+  'common/package.json',
+  'common/tsconfig.json',
+  'common/src',
+  'agent/package.json',
+  'agent/tsconfig.json',
+  'agent/src',
+  'agent/bin',
+  'agent/config',
+];
 
 /** ECR lifecycle: expire all but the newest `keep` images. */
 export function lifecyclePolicy(keep: number) {
@@ -107,12 +137,13 @@ export function lifecyclePolicy(keep: number) {
 }
 
 /**
- * A tag from the content of the sources ("src-" + 12 hex of SHA-256): immutable tags need a new tag
- * for new content, and the same content keeps its tag, so an unchanged agent builds nothing.
- * Missing paths are skipped (the tag then reflects what exists).
+ * A tag from the content of the sources and the target platforms ("src-" + 12 hex of SHA-256):
+ * new content or a new platform, a new tag; the same content keeps its tag. Missing paths are
+ * skipped (the tag then reflects what exists).
  */
-export function contentTag(root: string, sources: readonly string[]): string {
+export function contentTag(root: string, sources: readonly string[], platforms: readonly string[] = []): string {
   const hash = createHash('sha256');
+  hash.update(`platforms:${[...platforms].sort().join(',')}\0`);
   for (const file of sources.flatMap((s) => filesUnder(join(root, s))).sort()) {
     hash.update(relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
   }

@@ -5,7 +5,7 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { NODE_AMI } from '../livekit/cloud-init.js';
+import { gzipUserData, NODE_AMI } from '../livekit/cloud-init.js';
 import type { CpuArchitecture } from '../plan/instances.js';
 
 export type Tags = Record<string, string>;
@@ -25,13 +25,15 @@ export function named(tags: Tags, name: string, component?: string): Tags {
 
 /**
  * Instance metadata: IMDSv2 only (a session token, so an SSRF in a container cannot read the
- * role's credentials with a plain GET). Hop limit 2 because the roles run in Docker containers,
- * one network hop further than the host; tags in metadata let the boot script read its stack.
+ * role's credentials with a plain GET). Hop limit 1: every container runs on the host network
+ * (compose `network_mode: host`), so the drain watcher and the SDKs reach IMDS in one hop, and a
+ * container on a bridge network (one hop further) gets no token at all. Tags in metadata let the
+ * drain watcher read its group (aws:autoscaling:groupName).
  */
 export const IMDSV2_METADATA_OPTIONS = {
   httpEndpoint: 'enabled',
   httpTokens: 'required',
-  httpPutResponseHopLimit: 2,
+  httpPutResponseHopLimit: 1,
   instanceMetadataTags: 'enabled',
 } as const;
 
@@ -39,10 +41,13 @@ export const IMDSV2_METADATA_OPTIONS = {
 export const ROOT_DEVICE_NAME = '/dev/sda1';
 
 /**
- * The newest AMI of the family the user data is written for (NODE_AMI from the LiveKit renderers:
- * Ubuntu 24.04, cloud-init and the SSM agent preinstalled), for a CPU architecture.
+ * The AMI of the nodes: the one pinned in config (aws.amiId), else the newest of the family the
+ * user data is written for (NODE_AMI from the LiveKit renderers: Ubuntu 24.04, cloud-init and the
+ * SSM agent preinstalled), for a CPU architecture. A lookup changes whenever Canonical publishes an
+ * image: autoscaled groups then roll (drained); the single node ignores it (see LivekitNode).
  */
-export function nodeAmiId(architecture: CpuArchitecture, opts?: pulumi.InvokeOutputOptions): pulumi.Output<string> {
+export function nodeAmiId(architecture: CpuArchitecture, amiId: string | null, opts?: pulumi.InvokeOutputOptions): pulumi.Output<string> {
+  if (amiId) return pulumi.output(amiId);
   return aws.ec2
     .getAmiOutput(
       {
@@ -77,7 +82,16 @@ export function launchTemplateRootVolume(sizeGiB: number): aws.types.input.ec2.L
   };
 }
 
-/** Base64 of UTF-8 text: launch templates take user data encoded, instances take it plain. */
+/** Base64 of UTF-8 text. */
 export function base64(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64');
+}
+
+/**
+ * User data as the instances are sent it: the cloud-config gzip-compressed, base64-encoded (launch
+ * template `userData`, instance `userDataBase64`). EC2 counts the compressed bytes against its
+ * 16 KiB; cloud-init decompresses before it reads.
+ */
+export function encodedUserData(text: pulumi.Input<string>): pulumi.Output<string> {
+  return pulumi.output(text).apply((t) => gzipUserData(t).toString('base64'));
 }

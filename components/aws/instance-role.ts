@@ -33,6 +33,8 @@ export interface InstancePolicyInputs {
   logGroupArn: string;
   /** ECR repository of the agent image, or null for an image outside ECR. */
   ecrRepositoryArn: string | null;
+  /** SSM parameters the group reads (the single node's agent image parameter); default none. */
+  parameterArns?: readonly string[];
 }
 
 /** The inline policy of an instance role. Pure, so the grants are tested as data. */
@@ -64,7 +66,26 @@ export function instancePolicyDocument(inputs: InstancePolicyInputs): PolicyDocu
       Resource: inputs.ecrRepositoryArn,
     });
   }
+  if (inputs.parameterArns && inputs.parameterArns.length > 0) {
+    statements.push({ Sid: 'ReadStackParameters', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: [...inputs.parameterArns] });
+  }
   return { Version: '2012-10-17', Statement: statements };
+}
+
+/**
+ * What an autoscaled instance's drain watcher may do: complete (or extend) the lifecycle action of
+ * its own group only (these actions take the group's ARN as resource), and look up which group an
+ * instance belongs to (DescribeAutoScalingInstances has no resource scope). Source: Service
+ * Authorization Reference, "Actions defined by Amazon EC2 Auto Scaling".
+ */
+export function lifecyclePolicyDocument(groupArn: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'CompleteOwnLifecycleActions', Effect: 'Allow', Action: ['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'], Resource: groupArn },
+      { Sid: 'FindOwnGroup', Effect: 'Allow', Action: ['autoscaling:DescribeAutoScalingInstances'], Resource: '*' },
+    ],
+  };
 }
 
 /** The EC2 trust policy: only EC2 instances assume the role. */
@@ -92,6 +113,8 @@ export interface InstanceRoleArgs {
   logGroupArn: pulumi.Input<string>;
   /** ECR repository ARN of the agent image, or null when the image is outside ECR. */
   ecrRepositoryArn: pulumi.Input<string | null>;
+  /** SSM parameters the group reads (the single node's agent image); default none. */
+  parameterArns?: pulumi.Input<string>[];
   /** Tags on the role. */
   tags: Tags;
 }
@@ -113,9 +136,9 @@ export class InstanceRole extends pulumi.ComponentResource {
       {
         role: this.role.id,
         policy: pulumi
-          .all([pulumi.all(args.secretArns), args.logGroupArn, args.ecrRepositoryArn])
-          .apply(([secretArns, logGroupArn, ecrRepositoryArn]) =>
-            JSON.stringify(instancePolicyDocument({ secretArns, metricsNamespace: args.metricsNamespace, logGroupArn, ecrRepositoryArn })),
+          .all([pulumi.all(args.secretArns), args.logGroupArn, args.ecrRepositoryArn, pulumi.all(args.parameterArns ?? [])])
+          .apply(([secretArns, logGroupArn, ecrRepositoryArn, parameterArns]) =>
+            JSON.stringify(instancePolicyDocument({ secretArns, metricsNamespace: args.metricsNamespace, logGroupArn, ecrRepositoryArn, parameterArns })),
           ),
       },
       { parent: this },

@@ -9,7 +9,8 @@ import * as pulumi from '@pulumi/pulumi';
 import type { CpuArchitecture } from '../plan/instances.js';
 import type { Range } from '../plan/plan.js';
 import { nodeAmiId, type Tags } from './common.js';
-import { groupArgs, INSTANCE_WARMUP_SECONDS, launchTemplateArgs } from './scaling-group.js';
+import { lifecyclePolicyDocument } from './instance-role.js';
+import { groupArgs, INSTANCE_WARMUP_SECONDS, launchTemplateArgs, terminationHookArgs } from './scaling-group.js';
 
 /** Average CPU the LiveKit group holds (livekit-helm's HPA target). */
 export const LIVEKIT_CPU_TARGET_PERCENT = 60;
@@ -29,6 +30,14 @@ export interface LivekitClusterArgs {
   instanceProfileArn: pulumi.Input<string>;
   /** cloud-init user data, plain text (no secret). */
   userData: pulumi.Input<string>;
+  /** Pinned AMI (aws.amiId), or null for the newest Ubuntu 24.04 (a new one rolls the group, drained). */
+  amiId: string | null;
+  /** Name of the instance role: it gets CompleteLifecycleAction on this group only. */
+  instanceRoleName: pulumi.Input<string>;
+  /** Seconds an instance may drain its calls before termination (aws.drainSeconds, plus the agent's close time). */
+  drainSeconds: number;
+  /** Seconds of health check grace after launch (aws.healthCheckGraceSeconds). */
+  healthCheckGraceSeconds: number;
   /** Root volume, GiB of encrypted gp3. */
   rootVolumeGiB: number;
   /** NLB target groups (signalling, TURN/TLS, operator). */
@@ -43,6 +52,8 @@ export interface LivekitClusterArgs {
 export class LivekitCluster extends pulumi.ComponentResource {
   public readonly launchTemplate: aws.ec2.LaunchTemplate;
   public readonly group: aws.autoscaling.Group;
+  /** Holds terminating instances until their calls have drained (the drain-watch container completes it). */
+  public readonly drainHook: aws.autoscaling.LifecycleHook;
   public readonly cpuPolicy: aws.autoscaling.Policy;
 
   constructor(name: string, args: LivekitClusterArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -52,7 +63,7 @@ export class LivekitCluster extends pulumi.ComponentResource {
       launchTemplateArgs({
         name,
         instanceType: args.instanceType,
-        amiId: nodeAmiId(args.architecture, { parent: this }),
+        amiId: nodeAmiId(args.architecture, args.amiId, { parent: this }),
         instanceProfileArn: args.instanceProfileArn,
         securityGroupIds: args.securityGroupIds,
         userData: args.userData,
@@ -70,6 +81,7 @@ export class LivekitCluster extends pulumi.ComponentResource {
         subnetIds: args.subnetIds,
         launchTemplateId: this.launchTemplate.id,
         launchTemplateVersion: this.launchTemplate.latestVersion.apply(String),
+        healthCheckGraceSeconds: args.healthCheckGraceSeconds,
         targetGroupArns: args.targetGroupArns,
         tags: args.tags,
         component: 'livekit',
@@ -87,6 +99,14 @@ export class LivekitCluster extends pulumi.ComponentResource {
           predefinedMetricSpecification: { predefinedMetricType: 'ASGAverageCPUUtilization' },
         },
       },
+      { parent: this },
+    );
+    // Scale-in, instance refresh and replacements drop no call: the hook holds the instance, its
+    // drain watcher (compose service drain-watch) drains the calls and completes the action.
+    this.drainHook = new aws.autoscaling.LifecycleHook(`${name}-drain`, terminationHookArgs(this.group.name, args.drainSeconds), { parent: this });
+    new aws.iam.RolePolicy(
+      `${name}-lifecycle`,
+      { role: args.instanceRoleName, policy: this.group.arn.apply((arn) => JSON.stringify(lifecyclePolicyDocument(arn))) },
       { parent: this },
     );
     this.registerOutputs({ groupName: this.group.name, launchTemplateId: this.launchTemplate.id });

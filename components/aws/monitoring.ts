@@ -52,7 +52,7 @@ export interface AlarmSpec {
 }
 
 /** The stack's alarms (one per entry; components/cost prices ALARM_COUNT of them). */
-export function alarmSpecs(inputs: MonitoringInputs): AlarmSpec[] {
+export function alarmSpecs(inputs: Omit<MonitoringInputs, 'region'>): AlarmSpec[] {
   return [
     {
       id: 'dead-letters',
@@ -201,7 +201,8 @@ export function dashboardUrl(region: string, dashboardName: string): string {
 export interface MonitoringArgs {
   /** Stack name: the Stack dimension and the dashboard name. */
   stack: string;
-  region: string;
+  /** The provider's region (aws.getRegionOutput()): the dashboard's widgets and its console URL. */
+  region: pulumi.Input<string>;
   /** CloudWatch namespace the queue and agent publish to. */
   namespace: string;
   /** The plan's acceptable wait, seconds (plan.assumptions.maxWaitSeconds). */
@@ -228,9 +229,8 @@ export class Monitoring extends pulumi.ComponentResource {
       new aws.sns.TopicSubscription(`${name}-alerts-email`, { topic: this.topic.arn, protocol: 'email', endpoint: args.alertEmail }, { parent: this });
     }
 
-    const inputs: MonitoringInputs = {
+    const inputs: Omit<MonitoringInputs, 'region'> = {
       stack: args.stack,
-      region: args.region,
       namespace: args.namespace,
       maxWaitSeconds: args.maxWaitSeconds,
       cpuSources: args.cpuSources,
@@ -273,14 +273,14 @@ export class Monitoring extends pulumi.ComponentResource {
       {
         dashboardName,
         dashboardBody: pulumi
-          .all([pulumi.all(args.cpuSources.map((s) => s.id)), pulumi.all(this.alarms.map((a) => a.arn))])
-          .apply(([ids, alarmArns]) =>
-            JSON.stringify(dashboardBody({ ...inputs, cpuSources: args.cpuSources.map((s, i) => ({ ...s, id: ids[i]! })), alarmArns })),
+          .all([pulumi.all(args.cpuSources.map((s) => s.id)), pulumi.all(this.alarms.map((a) => a.arn)), args.region])
+          .apply(([ids, alarmArns, region]) =>
+            JSON.stringify(dashboardBody({ ...inputs, region, cpuSources: args.cpuSources.map((s, i) => ({ ...s, id: ids[i]! })), alarmArns })),
           ),
       },
       { parent: this },
     );
-    this.dashboardUrl = pulumi.output(dashboardUrl(args.region, dashboardName));
+    this.dashboardUrl = pulumi.output(args.region).apply((region) => dashboardUrl(region, dashboardName));
     this.registerOutputs({ topicArn: this.topic.arn, dashboardUrl: this.dashboardUrl });
   }
 }

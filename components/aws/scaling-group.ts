@@ -8,7 +8,8 @@
 import type * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { Range } from '../plan/plan.js';
-import { base64, IMDSV2_METADATA_OPTIONS, launchTemplateRootVolume, named, type Tags } from './common.js';
+import { DRAIN_HOOK_NAME } from '../livekit/layout.js';
+import { encodedUserData, IMDSV2_METADATA_OPTIONS, launchTemplateRootVolume, named, type Tags } from './common.js';
 
 /** Group metrics collected every minute: in-service instances feed the backlog-per-instance math. */
 export const GROUP_METRICS = [
@@ -23,6 +24,29 @@ export const GROUP_METRICS = [
 
 /** Seconds a new instance needs (boot, image pull, LiveKit/worker registration) before it counts. */
 export const INSTANCE_WARMUP_SECONDS = 180;
+
+/** Seconds the termination hook waits beyond the drain: the watcher's poll, the stop and the API call. */
+export const DRAIN_HOOK_MARGIN_SECONDS = 120;
+
+/**
+ * The termination lifecycle hook of a group that holds calls: scale-in, instance refresh and the
+ * replacement of an unhealthy instance all wait in Terminating:Wait until the instance's drain
+ * watcher completes the action, or the heartbeat (drain + margin, AWS allows 30-7200 s) runs out;
+ * then CONTINUE terminates it anyway. Source: Amazon EC2 Auto Scaling API Reference, PutLifecycleHook.
+ */
+export function terminationHookArgs(groupName: pulumi.Input<string>, drainSeconds: number): aws.autoscaling.LifecycleHookArgs {
+  const heartbeatTimeout = drainSeconds + DRAIN_HOOK_MARGIN_SECONDS;
+  if (!Number.isInteger(drainSeconds) || heartbeatTimeout < 30 || heartbeatTimeout > 7200) {
+    throw new Error(`drainSeconds ${drainSeconds} gives a lifecycle hook heartbeat of ${heartbeatTimeout} s; AWS allows 30-7200`);
+  }
+  return {
+    name: DRAIN_HOOK_NAME,
+    autoscalingGroupName: groupName,
+    lifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+    heartbeatTimeout,
+    defaultResult: 'CONTINUE',
+  };
+}
 
 export interface LaunchTemplateSpec {
   name: string;
@@ -47,8 +71,8 @@ export function launchTemplateArgs(spec: LaunchTemplateSpec): aws.ec2.LaunchTemp
     metadataOptions: { ...IMDSV2_METADATA_OPTIONS },
     blockDeviceMappings: [launchTemplateRootVolume(spec.rootVolumeGiB)],
     networkInterfaces: [{ deviceIndex: 0, associatePublicIpAddress: 'true', securityGroups: spec.securityGroupIds, deleteOnTermination: 'true' }],
-    // Launch templates take user data base64-encoded.
-    userData: pulumi.output(spec.userData).apply(base64),
+    // Launch templates take user data base64-encoded; gzip keeps it far under EC2's 16 KiB.
+    userData: encodedUserData(spec.userData),
     updateDefaultVersion: true,
     tagSpecifications: [
       { resourceType: 'instance', tags },
@@ -67,6 +91,8 @@ export interface GroupSpec {
   launchTemplateVersion: pulumi.Input<string>;
   /** NLB target groups (LiveKit group); health then comes from the NLB's GET /. */
   targetGroupArns?: pulumi.Input<string>[];
+  /** Seconds after launch before failed health checks count (a first boot installs Docker and pulls images). */
+  healthCheckGraceSeconds: number;
   tags: Tags;
   component: string;
 }
@@ -81,8 +107,11 @@ export function groupArgs(spec: GroupSpec): aws.autoscaling.GroupArgs {
     vpcZoneIdentifiers: spec.subnetIds,
     launchTemplate: { id: spec.launchTemplateId, version: spec.launchTemplateVersion },
     ...(behindLoadBalancer ? { targetGroupArns: spec.targetGroupArns, healthCheckType: 'ELB' } : { healthCheckType: 'EC2' }),
-    healthCheckGracePeriod: INSTANCE_WARMUP_SECONDS,
+    healthCheckGracePeriod: spec.healthCheckGraceSeconds,
     defaultInstanceWarmup: INSTANCE_WARMUP_SECONDS,
+    // Every replacement (an unhealthy instance, a rebalance) launches first and terminates second,
+    // through the termination hook: capacity never dips below the desired size.
+    instanceMaintenancePolicy: { minHealthyPercentage: 100, maxHealthyPercentage: 200 },
     enabledMetrics: [...GROUP_METRICS],
     metricsGranularity: '1Minute',
     instanceRefresh: {

@@ -10,6 +10,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { CADDY_PORTS, LIVEKIT_PORTS, PUBLIC_TLS_PORT, REDIS_PORT, type PortProtocol, type PortSpec } from '../livekit/ports.js';
+import { EC2_DESCRIPTION, EC2_DESCRIPTION_MAX } from './aws-rules.js';
 import { named, type Tags } from './common.js';
 
 export type GroupRole = 'livekit' | 'agents' | 'nlb' | 'redis';
@@ -45,6 +46,18 @@ export interface SecurityLayout {
   operatorCidrs: readonly string[];
 }
 
+/**
+ * A rule description EC2 accepts, or a thrown error naming it: AuthorizeSecurityGroupIngress refuses
+ * quotes, < and > and anything over 255 characters (InvalidParameterValue), and a shortened text
+ * would hide which rule is which.
+ */
+export function ruleDescription(text: string): string {
+  if (text.length > EC2_DESCRIPTION_MAX || !EC2_DESCRIPTION.test(text)) {
+    throw new Error(`security group rule description "${text}" is not one EC2 accepts: at most ${EC2_DESCRIPTION_MAX} characters from a-zA-Z0-9, space and ._-:/()#,@[]+=&;{}!$*`);
+  }
+  return text;
+}
+
 /** The groups a layout needs. */
 export function groupRoles(layout: SecurityLayout): GroupRole[] {
   return [
@@ -60,7 +73,7 @@ export function ingressRules(layout: SecurityLayout): IngressRuleSpec[] {
   const rules: IngressRuleSpec[] = [];
   const internal: RuleSource[] = [{ kind: 'group', group: 'livekit' }, ...(layout.agentFleet ? [{ kind: 'group', group: 'agents' } as const] : [])];
   const add = (group: GroupRole, port: Pick<PortSpec, 'name' | 'protocol' | 'fromPort' | 'toPort' | 'reachedBy'>, source: RuleSource) =>
-    rules.push({ group, name: port.name, protocol: port.protocol, fromPort: port.fromPort, toPort: port.toPort, source, description: port.reachedBy });
+    rules.push({ group, name: port.name, protocol: port.protocol, fromPort: port.fromPort, toPort: port.toPort, source, description: ruleDescription(port.reachedBy) });
 
   for (const port of LIVEKIT_PORTS) {
     if (port.access === 'public') add('livekit', port, { kind: 'internet' });
@@ -81,13 +94,13 @@ export function ingressRules(layout: SecurityLayout): IngressRuleSpec[] {
     for (const cidr of layout.operatorCidrs) add('nlb', { ...operator, reachedBy: 'operators: intake /v1 endpoints over TLS' }, { kind: 'cidr', cidr });
     add(
       'livekit',
-      { name: 'intake', protocol: 'tcp', fromPort: layout.intakePort, toPort: layout.intakePort, reachedBy: "the NLB's operator listener: intake /v1 endpoints" },
+      { name: 'intake', protocol: 'tcp', fromPort: layout.intakePort, toPort: layout.intakePort, reachedBy: 'the operator listener of the NLB: intake /v1 endpoints' },
       { kind: 'group', group: 'nlb' },
     );
   }
   const redisPort = { name: 'redis', protocol: 'tcp' as const, fromPort: REDIS_PORT, toPort: REDIS_PORT };
   if (layout.redis === 'node-shared' && layout.agentFleet) {
-    add('livekit', { ...redisPort, reachedBy: "agent workers: the queue in the LiveKit node's Redis" }, { kind: 'group', group: 'agents' });
+    add('livekit', { ...redisPort, reachedBy: 'agent workers: the queue in the Redis of the LiveKit node' }, { kind: 'group', group: 'agents' });
   }
   if (layout.redis === 'managed') {
     for (const source of internal) add('redis', { ...redisPort, reachedBy: 'the queue and LiveKit: ElastiCache over TLS with AUTH' }, source);
@@ -155,7 +168,7 @@ export class SecurityGroups extends pulumi.ComponentResource {
             : rule.source.kind === 'cidr'
               ? { cidrIpv4: rule.source.cidr }
               : { referencedSecurityGroupId: group(rule.source.group).id }),
-          description: rule.description.slice(0, 255),
+          description: rule.description,
           tags: named(args.tags, base, 'security-groups'),
         },
         { parent: this },

@@ -6,7 +6,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import { type CloudInitArgs, renderCloudInit } from '../livekit/cloud-init.js';
-import type { NodeRole } from '../livekit/layout.js';
+import { isSingleNode, type NodeRole } from '../livekit/layout.js';
 import { secretArn } from '../livekit/secret-arn.js';
 
 export interface NodeUserDataArgs {
@@ -14,14 +14,17 @@ export interface NodeUserDataArgs {
   role: NodeRole;
   /** Stack name: the Stack dimension of the metrics (STACK_NAME). */
   stack: string;
-  /** Region of the log group. */
-  region: string;
+  /** The provider's region (aws.getRegionOutput()): the log group's, the image parameter's. */
+  region: pulumi.Input<string>;
   /** Signalling name (Caddy's certificate on small). */
   domain: string;
   /** TURN/TLS name (livekit.yaml turn.domain). */
   turnDomain: string;
-  /** The agent image, pinned (repo:tag@digest or a configured reference). */
-  agentImage: pulumi.Input<string>;
+  /**
+   * The agent image: pinned (repo:tag@digest or a configured reference) on autoscaled roles; on
+   * the single node the SSM parameter holding it (the image never enters its user data).
+   */
+  agentImage: pulumi.Input<string> | { ssmParameter: string };
   /** LiveKit API key name (an identifier). */
   apiKey: pulumi.Input<string>;
   livekitApiSecretArn: pulumi.Input<string>;
@@ -41,30 +44,37 @@ export interface NodeUserDataArgs {
   metricsNamespace: string;
   /** Log group the containers write to (EMF lines become metrics there). */
   logGroupName: pulumi.Input<string>;
-  /** Seconds a stopping container may drain; default the renderer's. */
+  /** Seconds a stopping container may drain (aws.drainSeconds). */
   drainSeconds?: number;
   /** ACME contact on small (the alert email); optional. */
   acmeEmail?: string;
+  /** Caddy L4 image override (aws.caddyImage); default the renderer's pin. */
+  caddyImage?: string;
+  /** Single node: its Elastic IP (livekit.yaml rtc.node_ip) and its data volume. */
+  singleNode?: { publicIp: pulumi.Input<string>; dataVolumeId: pulumi.Input<string> };
 }
 
-/** The node's `#cloud-config` user data (plain text; launch templates need base64 of it). */
+/** The node's `#cloud-config` user data (plain text; the components send it gzip-compressed). */
 export function nodeUserData(args: NodeUserDataArgs): pulumi.Output<string> {
+  const image = typeof args.agentImage === 'object' && 'ssmParameter' in args.agentImage ? '' : (args.agentImage as pulumi.Input<string>);
   return pulumi
-    .all([
-      args.agentImage,
-      args.apiKey,
-      args.livekitApiSecretArn,
-      args.intakeTokenArn,
-      args.redisAuthTokenArn ?? '',
-      args.redis ? args.redis.host : '',
-      args.logGroupName,
-    ])
-    .apply(([agentImage, apiKey, livekitApiSecretArn, intakeTokenArn, redisAuthTokenArn, redisHost, logGroupName]) =>
-      renderCloudInit(cloudInitArgs(args, { agentImage, apiKey, livekitApiSecretArn, intakeTokenArn, redisAuthTokenArn, redisHost, logGroupName })),
-    );
+    .all({
+      agentImage: image,
+      apiKey: args.apiKey,
+      livekitApiSecretArn: args.livekitApiSecretArn,
+      intakeTokenArn: args.intakeTokenArn,
+      redisAuthTokenArn: args.redisAuthTokenArn ?? '',
+      redisHost: args.redis ? args.redis.host : '',
+      logGroupName: args.logGroupName,
+      region: args.region,
+      publicIp: args.singleNode?.publicIp ?? '',
+      dataVolumeId: args.singleNode?.dataVolumeId ?? '',
+    })
+    .apply((resolved) => renderCloudInit(cloudInitArgs(args, resolved as unknown as Resolved)));
 }
 
 interface Resolved {
+  /** The pinned image; '' on the single node (it reads the SSM parameter). */
   agentImage: string;
   apiKey: string;
   livekitApiSecretArn: string;
@@ -72,20 +82,23 @@ interface Resolved {
   redisAuthTokenArn: string;
   redisHost: string;
   logGroupName: string;
+  region: string;
+  publicIp: string;
+  dataVolumeId: string;
 }
 
 /** The renderer's arguments for a role, from resolved values. Exported for tests. */
 export function cloudInitArgs(args: NodeUserDataArgs, v: Resolved): CloudInitArgs {
   const common = {
-    agentImage: v.agentImage,
     livekitApiKey: v.apiKey,
     livekitApiSecretArn: secretArn(v.livekitApiSecretArn),
     intakePort: args.intakePort,
     metricsNamespace: args.metricsNamespace,
     // The plan sizes the worker (the small box keeps vCPU for LiveKit): the worker must not re-derive it.
     extraEnvironment: { STACK_NAME: args.stack, AGENT_MAX_SESSIONS: String(args.agentMaxSessions) },
-    cloudWatchLogs: { group: v.logGroupName, region: args.region },
+    cloudWatchLogs: { group: v.logGroupName, region: v.region },
     ...(args.drainSeconds !== undefined ? { drainSeconds: args.drainSeconds } : {}),
+    ...(args.caddyImage !== undefined ? { images: { caddy: args.caddyImage } } : {}),
   };
   const livekit = { turnDomain: args.turnDomain };
   const redisAuth = () => {
@@ -96,22 +109,36 @@ export function cloudInitArgs(args: NodeUserDataArgs, v: Resolved): CloudInitArg
     if (!args.redis || !v.redisHost) throw new Error(`role ${args.role} needs a redis host`);
     return { host: v.redisHost, tls: args.redis.tls, authTokenArn: redisAuth() };
   };
+  const single = () => {
+    if (!isSingleNode(args.role) || typeof args.agentImage !== 'object' || !('ssmParameter' in args.agentImage) || !v.publicIp || !v.dataVolumeId) {
+      throw new Error(`role ${args.role} needs the image parameter, the Elastic IP and the data volume`);
+    }
+    return {
+      agentImage: { ssmParameter: args.agentImage.ssmParameter, region: v.region },
+      dataVolumeId: v.dataVolumeId,
+      livekit: { ...livekit, nodeIp: v.publicIp },
+    };
+  };
+  const pinned = () => {
+    if (!v.agentImage) throw new Error(`role ${args.role} needs a pinned agent image`);
+    return { agentImage: v.agentImage };
+  };
   switch (args.role) {
     case 'small':
       return {
         ...common,
+        ...single(),
         role: 'small',
         domain: args.domain,
-        livekit,
         intakeTokenArn: secretArn(v.intakeTokenArn),
         ...(args.acmeEmail ? { acmeEmail: args.acmeEmail } : {}),
       };
     case 'livekit-mid':
-      return { ...common, role: 'livekit-mid', livekit, intakeTokenArn: secretArn(v.intakeTokenArn), redisAuthTokenArn: redisAuth() };
+      return { ...common, ...single(), role: 'livekit-mid', intakeTokenArn: secretArn(v.intakeTokenArn), redisAuthTokenArn: redisAuth() };
     case 'livekit-large':
-      return { ...common, role: 'livekit-large', livekit, intakeTokenArn: secretArn(v.intakeTokenArn), redis: externalRedis() };
+      return { ...common, ...pinned(), role: 'livekit-large', livekit, intakeTokenArn: secretArn(v.intakeTokenArn), redis: externalRedis() };
     case 'agent':
       if (!args.livekitUrl) throw new Error('role agent needs livekitUrl');
-      return { ...common, role: 'agent', livekitUrl: args.livekitUrl, redis: externalRedis() };
+      return { ...common, ...pinned(), role: 'agent', livekitUrl: args.livekitUrl, redis: externalRedis() };
   }
 }

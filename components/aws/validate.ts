@@ -12,7 +12,6 @@ export const MIN_AVAILABILITY_ZONES = 2;
 
 /** The AWS part of a validated config, with the derived names the components use. */
 export interface AwsPlacement {
-  region: string;
   /** Signalling hostname: clients dial wss://<domain>. */
   domain: string;
   /** TURN/TLS hostname (turns:<turnDomain>:443); turn.<domain> unless configured. */
@@ -27,6 +26,18 @@ export interface AwsPlacement {
   agentImage: string | null;
   /** Email for alarms (aws.alertEmail); null for none. */
   alertEmail: string | null;
+  /** Pinned AMI (aws.amiId); null looks the image up (and the single node keeps the first one). */
+  amiId: string | null;
+  /** Caddy L4 image override (aws.caddyImage), pinned; null for the renderer's default. */
+  caddyImage: string | null;
+  /** Delete the ECR repository with its images on destroy (aws.ecrForceDelete). */
+  ecrForceDelete: boolean;
+  /** Health check grace period of the autoscaling groups, seconds (aws.healthCheckGraceSeconds). */
+  healthCheckGraceSeconds: number;
+  /** Seconds a node may drain its calls (aws.drainSeconds). */
+  drainSeconds: number;
+  /** The single node's data volume, GiB (aws.dataVolumeGiB). */
+  dataVolumeGiB: number;
 }
 
 const CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate\/[A-Za-z0-9-]+$/;
@@ -35,9 +46,11 @@ const CIDR_V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
 /**
  * Checks the `aws` section against the tier and returns the placement the components build.
- * Throws one ConfigError for the first problem, naming the key.
+ * `providerRegion` is the AWS provider's region when the program can know it before any call
+ * (`aws:region`, or AWS_REGION); existing subnets must lie in it. Throws one ConfigError for the
+ * first problem, naming the key.
  */
-export function validateAwsConfig(config: StackConfig, plan: Pick<DeploymentPlan, 'tier' | 'loadBalancer'>): AwsPlacement {
+export function validateAwsConfig(config: StackConfig, plan: Pick<DeploymentPlan, 'tier' | 'loadBalancer'>, providerRegion?: string): AwsPlacement {
   const aws = config.aws;
   const tier = plan.tier;
 
@@ -62,8 +75,8 @@ export function validateAwsConfig(config: StackConfig, plan: Pick<DeploymentPlan
       throw new ConfigError('aws.subnets', aws.subnets, 'is required with aws.vpcId: public subnets as [{id, availabilityZone}]');
     }
     for (const [i, subnet] of aws.subnets.entries()) {
-      if (!subnet.availabilityZone.startsWith(aws.region)) {
-        throw new ConfigError(`aws.subnets[${i}].availabilityZone`, subnet.availabilityZone, `must be a zone of aws.region (${aws.region}), e.g. ${aws.region}a`);
+      if (providerRegion !== undefined && !zoneInRegion(subnet.availabilityZone, providerRegion)) {
+        throw new ConfigError(`aws.subnets[${i}].availabilityZone`, subnet.availabilityZone, `must be a zone of the provider region aws:region (${providerRegion}), e.g. ${providerRegion}a`);
       }
     }
     const zones = new Set(aws.subnets.map((s) => s.availabilityZone));
@@ -106,8 +119,15 @@ export function validateAwsConfig(config: StackConfig, plan: Pick<DeploymentPlan
     }
   }
 
+  if (aws.caddyImage !== undefined) {
+    try {
+      assertPinnedImage('aws.caddyImage', aws.caddyImage);
+    } catch {
+      throw new ConfigError('aws.caddyImage', aws.caddyImage, 'must be an image reference pinned by tag or digest (not latest), e.g. livekit/caddyl4:v2.11.4');
+    }
+  }
+
   return {
-    region: aws.region,
     domain,
     turnDomain,
     existing,
@@ -116,7 +136,18 @@ export function validateAwsConfig(config: StackConfig, plan: Pick<DeploymentPlan
     operatorCidrs: [...aws.operatorCidrs],
     agentImage: aws.agentImage ?? null,
     alertEmail: aws.alertEmail ?? null,
+    amiId: aws.amiId ?? null,
+    caddyImage: aws.caddyImage ?? null,
+    ecrForceDelete: aws.ecrForceDelete,
+    healthCheckGraceSeconds: aws.healthCheckGraceSeconds,
+    drainSeconds: aws.drainSeconds,
+    dataVolumeGiB: aws.dataVolumeGiB,
   };
+}
+
+/** A zone name of the region: the region's name and one letter (us-east-1a), or a Local Zone of it (us-east-1-bos-1a). */
+function zoneInRegion(zone: string, region: string): boolean {
+  return zone.startsWith(region) && /^[a-z]$|^-[a-z0-9-]+[a-z]$/.test(zone.slice(region.length));
 }
 
 function hostname(key: string, value: string): string {

@@ -15,6 +15,7 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { DEFAULT_METRICS_NAMESPACE } from '@voice-agent-infra/common';
 import type { StackConfig } from '../config.js';
+import { AGENT_CLOSE_SECONDS } from '../livekit/compose.js';
 import { DEFAULT_INTAKE_PORT, localIntakeWebhookUrl } from '../livekit/ports.js';
 import type { DeploymentPlan } from '../plan/plan.js';
 import { AgentFleet, backlogPerInstanceTarget } from './agent-fleet.js';
@@ -35,6 +36,20 @@ import { validateAwsConfig } from './validate.js';
 
 /** Days the stack's container logs are kept (EMF metric lines included). */
 export const LOG_RETENTION_DAYS = 30;
+
+/** The SSM parameter holding the single node's agent image. */
+export function agentImageParameterName(stack: string): string {
+  return `/voice-agent/${stack}/agent-image`;
+}
+
+/**
+ * The provider's region as configured, when the program can see it before any call: `aws:region`,
+ * else the environment the provider reads. Used only to check config; resources read
+ * aws.getRegionOutput().
+ */
+function providerRegionHint(): string | undefined {
+  return new pulumi.Config('aws').get('region') ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+}
 
 export interface AwsVoiceStackArgs {
   /** Stack name (pulumi.getStack()): tags, the metrics' Stack dimension, secret and log names. */
@@ -80,7 +95,9 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
   constructor(name: string, args: AwsVoiceStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super('voice-agent-infra:aws:AwsVoiceStack', name, {}, opts);
     const { plan, stack } = args;
-    const placement = validateAwsConfig(args.config, plan);
+    // One region: the AWS provider's. Its configured name (when the program can see it) checks
+    // existing subnets up front; resources read the provider's own answer.
+    const placement = validateAwsConfig(args.config, plan, providerRegionHint());
     const tier = plan.tier;
     const tags = stackTags(stack, tier);
     const child = { parent: this };
@@ -88,6 +105,7 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
     const namespace = DEFAULT_METRICS_NAMESPACE;
     const operator = tier !== 'small' && placement.operatorCidrs.length > 0 ? { intakePort } : null;
 
+    const region = aws.getRegionOutput({}, child).region;
     const network = new Network(`${name}-network`, { existing: placement.existing, tags }, child);
     const groups = new SecurityGroups(
       `${name}-sg`,
@@ -118,15 +136,37 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
         ...(placement.agentImage ? { prebuiltImage: placement.agentImage } : {}),
         architectures: [plan.agents.architecture, plan.livekit.architecture],
         contextDir: args.repoRoot,
+        forceDelete: placement.ecrForceDelete,
         tags,
       },
       child,
     );
+    const singleNode = tier !== 'large';
+    // The single node reads its agent image here, so a new image never changes its user data.
+    const imageParameter = singleNode
+      ? new aws.ssm.Parameter(
+          `${name}-agent-image`,
+          {
+            name: agentImageParameterName(stack),
+            type: 'String',
+            tier: 'Standard',
+            // Not a secret: `insecureValue` keeps it readable in previews (which image will roll out).
+            insecureValue: image.imageRef,
+            description: 'Agent image the single node runs (image-watch rolls it, drained, when this changes)',
+            tags: named(tags, `${name}-agent-image`, 'agent-image'),
+          },
+          child,
+        )
+      : undefined;
 
     const roleArgs = { metricsNamespace: namespace, logGroupArn: logGroup.arn, ecrRepositoryArn: image.repositoryArn, tags };
     const livekitRole = new InstanceRole(
       `${name}-livekit-role`,
-      { ...roleArgs, secretArns: [secrets.livekitApiSecretArn, secrets.intakeTokenSecretArn, ...(secrets.redisAuthSecretArn ? [secrets.redisAuthSecretArn] : [])] },
+      {
+        ...roleArgs,
+        secretArns: [secrets.livekitApiSecretArn, secrets.intakeTokenSecretArn, ...(secrets.redisAuthSecretArn ? [secrets.redisAuthSecretArn] : [])],
+        ...(imageParameter ? { parameterArns: [imageParameter.arn] } : {}),
+      },
       child,
     );
 
@@ -174,7 +214,7 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
 
     const bootCommon = {
       stack,
-      region: placement.region,
+      region,
       domain: placement.domain,
       turnDomain: placement.turnDomain,
       agentImage: image.imageRef,
@@ -185,9 +225,15 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
       agentMaxSessions: plan.agents.sessionsPerWorker,
       metricsNamespace: namespace,
       logGroupName: logGroup.name,
+      drainSeconds: placement.drainSeconds,
+      ...(placement.caddyImage ? { caddyImage: placement.caddyImage } : {}),
       ...(secrets.redisAuthSecretArn ? { redisAuthTokenArn: secrets.redisAuthSecretArn } : {}),
     };
     const rootVolumeGiB = plan.costInputs.rootVolumeGiB;
+    const groupLifecycle = {
+      amiId: placement.amiId,
+      healthCheckGraceSeconds: placement.healthCheckGraceSeconds,
+    };
 
     // LiveKit: one node (small, mid) or an autoscaling group (large).
     let node: LivekitNode | undefined;
@@ -203,8 +249,12 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
           subnetIds: network.subnetIds,
           securityGroupIds: [groups.livekit.id],
           instanceProfileArn: livekitRole.instanceProfile.arn,
+          instanceRoleName: livekitRole.role.name,
           userData: nodeUserData({ ...bootCommon, role: 'livekit-large', redis: { host: redis.primaryEndpoint, tls: true } }),
           rootVolumeGiB,
+          ...groupLifecycle,
+          // LiveKit's drain: rooms end, then the process exits (its stop_grace_period is the drain).
+          drainSeconds: placement.drainSeconds,
           targetGroupArns: lbs?.targetGroupArns ?? [],
           tags,
         },
@@ -216,15 +266,21 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
         {
           instanceType: plan.livekit.instanceType,
           architecture: plan.livekit.architecture,
+          amiId: placement.amiId,
           subnetId: network.subnetIds.apply((ids) => ids[0]!),
+          availabilityZone: network.availabilityZones.apply((zones) => zones[0]!),
           securityGroupIds: [groups.livekit.id],
           instanceProfileName: livekitRole.instanceProfile.name,
-          userData: nodeUserData({
-            ...bootCommon,
-            role: tier === 'small' ? 'small' : 'livekit-mid',
-            ...(placement.alertEmail ? { acmeEmail: placement.alertEmail } : {}),
-          }),
+          userData: ({ publicIp, dataVolumeId }) =>
+            nodeUserData({
+              ...bootCommon,
+              agentImage: { ssmParameter: agentImageParameterName(stack) },
+              role: tier === 'small' ? 'small' : 'livekit-mid',
+              singleNode: { publicIp, dataVolumeId },
+              ...(placement.alertEmail ? { acmeEmail: placement.alertEmail } : {}),
+            }),
           rootVolumeGiB,
+          dataVolumeGiB: plan.costInputs.dataVolumeGiB,
           targetGroupArns: lbs?.targetGroupArns ?? [],
           tags,
         },
@@ -251,9 +307,13 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
           subnetIds: network.subnetIds,
           securityGroupIds: [groups.agents!.id],
           instanceProfileArn: agentsRole.instanceProfile.arn,
+          instanceRoleName: agentsRole.role.name,
           // Agents dial the public signalling name (through the NLB): the same path as any client.
           userData: nodeUserData({ ...bootCommon, role: 'agent', redis: queueRedis, livekitUrl }),
           rootVolumeGiB,
+          ...groupLifecycle,
+          // The worker's drain plus its close time: what its container's stop_grace_period allows.
+          drainSeconds: placement.drainSeconds + AGENT_CLOSE_SECONDS,
           // Mid and large alike: the group starts at its busy-hour size and must reach its spike
           // size, so both track queue backlog and CPU (the dispatcher publishes the backlog metric).
           scaling: {
@@ -299,7 +359,7 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
       `${name}-monitoring`,
       {
         stack,
-        region: placement.region,
+        region,
         namespace,
         maxWaitSeconds: plan.assumptions.maxWaitSeconds,
         cpuSources,

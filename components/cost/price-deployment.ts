@@ -180,6 +180,12 @@ function infraLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLine[] {
   lines.push(
     line('EBS gp3 root volumes', 'infra', 'aws.ebs.gp3.gb-month', instances * plan.costInputs.rootVolumeGiB, catalog, `${round2(instances)} instances x ${plan.costInputs.rootVolumeGiB} GB`),
   );
+  if (plan.costInputs.dataVolumeGiB > 0) {
+    // The single node's state (Redis AOF, certificates) outlives the instance on its own volume.
+    lines.push(
+      line('EBS gp3 data volume', 'infra', 'aws.ebs.gp3.gb-month', plan.costInputs.dataVolumeGiB, catalog, `1 volume x ${plan.costInputs.dataVolumeGiB} GB (Redis AOF${plan.tier === 'small' ? ', Caddy certificates' : ''})`),
+    );
+  }
   lines.push(
     line('Public IPv4 addresses', 'infra', 'aws.ipv4.hour', publicAddresses * HOURS_PER_MONTH, catalog, `${round2(publicAddresses)} addresses (instances${plan.loadBalancer ? `, ${NLB_PUBLIC_ADDRESSES_EACH} per NLB` : ''}) x 730 h`),
   );

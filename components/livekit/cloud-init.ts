@@ -13,9 +13,18 @@
  * containers; LiveKit takes its secrets from LIVEKIT_KEYS and REDIS_PASSWORD (see
  * livekit-yaml.ts). Reading at every start, not once, picks up a rotated secret on restart.
  */
+import { gzipSync } from 'node:zlib';
 import { caddyConfig, renderCaddyConfig } from './caddy.js';
-import { type ComposeArgs, DEFAULT_DRAIN_SECONDS, ecrRegistryOf, LIVEKIT_NOFILE_LIMIT, renderCompose, servicesFor } from './compose.js';
-import { bootEnvFiles, NODE_DIR, NODE_FILES, type NodeRole, runsLivekit, SYSTEMD_UNIT } from './layout.js';
+import {
+  AGENT_CLOSE_SECONDS,
+  type AgentImageParameter,
+  type ComposeArgs,
+  DEFAULT_DRAIN_SECONDS,
+  LIVEKIT_NOFILE_LIMIT,
+  renderCompose,
+  servicesFor,
+} from './compose.js';
+import { bootEnvFiles, DATA_DIR, IMAGE_WATCH_UNIT, isSingleNode, NODE_DIR, NODE_FILES, type NodeRole, runsLivekit, SYSTEMD_UNIT } from './layout.js';
 import { assertHostname, type LivekitConfigArgs, renderLivekitConfig } from './livekit-yaml.js';
 import { assertPort, localIntakeWebhookUrl, REDIS_PORT } from './ports.js';
 import { assertSecretArn, regionOfSecretArn, type SecretArn } from './secret-arn.js';
@@ -34,7 +43,11 @@ export const NODE_AMI = {
   loginUser: 'ubuntu',
 } as const;
 
-/** EC2's limit on user data, before base64 (AWS EC2 User Guide, "Instance user data"). */
+/**
+ * EC2's limit on user data, before base64 (AWS EC2 User Guide, "Instance user data"). The nodes
+ * send it gzip-compressed (cloud-init decompresses gzip user data before reading it), so the limit
+ * counts the compressed bytes, and leaves room for more services (LiveKit SIP).
+ */
 export const USER_DATA_MAX_BYTES = 16_384;
 
 /**
@@ -78,8 +91,19 @@ interface LivekitNodeArgsBase extends NodeArgsBase {
   intakeTokenArn: SecretArn;
 }
 
+/**
+ * The single node (small, mid) keeps its state on a data volume and takes its agent image from an
+ * SSM parameter, so neither a new image nor a new user data ever needs a new instance.
+ */
+interface SingleNodeArgsBase extends LivekitNodeArgsBase {
+  /** The agent image's SSM parameter (image-watch.sh rolls the node when it changes). */
+  agentImage: AgentImageParameter;
+  /** EBS volume id (vol-...) of the encrypted data volume attached to the node: Redis AOF, Caddy certificates. */
+  dataVolumeId: string;
+}
+
 /** Small tier: everything on one box, Caddy terminates TLS, Redis on loopback without a password. */
-export interface SmallNodeArgs extends LivekitNodeArgsBase {
+export interface SmallNodeArgs extends SingleNodeArgsBase {
   role: 'small';
   /** Public signalling hostname, e.g. "voice.example.com": Caddy's certificate and SNI route. */
   domain: string;
@@ -88,7 +112,7 @@ export interface SmallNodeArgs extends LivekitNodeArgsBase {
 }
 
 /** Mid tier LiveKit node: Redis on the node, bound to loopback and the private address, with AUTH. */
-export interface LivekitMidNodeArgs extends LivekitNodeArgsBase {
+export interface LivekitMidNodeArgs extends SingleNodeArgsBase {
   role: 'livekit-mid';
   /** Secrets Manager ARN of the node Redis's AUTH password (agent workers use the same ARN). */
   redisAuthTokenArn: SecretArn;
@@ -97,6 +121,8 @@ export interface LivekitMidNodeArgs extends LivekitNodeArgsBase {
 /** Large tier LiveKit node: multi-node LiveKit over ElastiCache (TLS, AUTH). */
 export interface LivekitLargeNodeArgs extends LivekitNodeArgsBase {
   role: 'livekit-large';
+  /** The pinned image (a new one rolls the group through an instance refresh, drained). */
+  agentImage: string;
   /** The shared ElastiCache endpoint (LiveKit and the queue). */
   redis: ExternalRedisArgs;
 }
@@ -104,6 +130,8 @@ export interface LivekitLargeNodeArgs extends LivekitNodeArgsBase {
 /** Agent autoscaling group instance (mid, large). */
 export interface AgentNodeArgs extends NodeArgsBase {
   role: 'agent';
+  /** The pinned image (a new one rolls the group through an instance refresh, drained). */
+  agentImage: string;
   /** The queue's Redis: the mid LiveKit node's (tls false) or ElastiCache (tls true). */
   redis: ExternalRedisArgs;
   /** LIVEKIT_URL the workers dial, e.g. "wss://voice.example.com" or "ws://10.0.1.23:7880". */
@@ -122,11 +150,19 @@ export function cloudInitConfig(args: CloudInitArgs): Record<string, unknown> {
   if (args.role === 'small') {
     files.push({ path: NODE_FILES.caddyConfig, permissions: '0644', content: renderCaddyConfig(caddyArgs(args)) });
   }
+  const drainSeconds = args.drainSeconds ?? DEFAULT_DRAIN_SECONDS;
   files.push(
     { path: NODE_FILES.compose, permissions: '0644', content: renderCompose(composeArgs(args)) },
     { path: NODE_FILES.bootScript, permissions: '0700', content: renderBootScript(args) },
-    { path: `/etc/systemd/system/${SYSTEMD_UNIT}`, permissions: '0644', content: renderSystemdUnit(args.role, args.drainSeconds ?? DEFAULT_DRAIN_SECONDS) },
+    { path: `/etc/systemd/system/${SYSTEMD_UNIT}`, permissions: '0644', content: renderSystemdUnit(args.role, drainSeconds) },
   );
+  if (isSingleNode(args.role)) {
+    files.push(
+      { path: NODE_FILES.imageWatchScript, permissions: '0700', content: renderImageWatchScript(args as SmallNodeArgs | LivekitMidNodeArgs) },
+      { path: `/etc/systemd/system/${IMAGE_WATCH_UNIT}.service`, permissions: '0644', content: renderImageWatchService(drainSeconds) },
+      { path: `/etc/systemd/system/${IMAGE_WATCH_UNIT}.timer`, permissions: '0644', content: IMAGE_WATCH_TIMER },
+    );
+  }
   return {
     package_update: true,
     // Patches arrive with a newer AMI (instance refresh), not as a slower, different first boot.
@@ -138,27 +174,44 @@ export function cloudInitConfig(args: CloudInitArgs): Record<string, unknown> {
       ['sysctl', '-p', NODE_FILES.sysctl],
       ['systemctl', 'daemon-reload'],
       ['systemctl', 'enable', '--now', SYSTEMD_UNIT],
+      ...(isSingleNode(args.role) ? [['systemctl', 'enable', '--now', `${IMAGE_WATCH_UNIT}.timer`]] : []),
     ],
   };
 }
 
-/** User data for a node: `#cloud-config` YAML with no secret in it. Throws over EC2's 16 KiB limit. */
+/**
+ * User data for a node: `#cloud-config` YAML with no secret in it. Throws when even compressed
+ * (gzipUserData, what the nodes are sent) it exceeds EC2's 16 KiB limit.
+ */
 export function renderCloudInit(args: CloudInitArgs): string {
   const comment = [
     ` voice-agent-infra node, role ${args.role}, for ${NODE_AMI.description}.`,
     ' No secret in this file: boot.sh reads them from Secrets Manager with the instance role.',
   ].join('\n');
   const text = `#cloud-config\n${toYamlText(cloudInitConfig(args), comment)}`;
-  const bytes = Buffer.byteLength(text, 'utf8');
+  const bytes = gzipUserData(text).length;
   if (bytes > USER_DATA_MAX_BYTES) {
-    throw new Error(`user data for role ${args.role} is ${bytes} bytes, over EC2's ${USER_DATA_MAX_BYTES}-byte limit`);
+    throw new Error(`user data for role ${args.role} is ${bytes} bytes gzip-compressed, over EC2's ${USER_DATA_MAX_BYTES}-byte limit`);
   }
   return text;
 }
 
+/**
+ * The user data as the instances receive it: gzip-compressed (cloud-init detects gzip and
+ * decompresses; cloud-init docs, "User data formats"). Deterministic: no file name, mtime 0.
+ */
+export function gzipUserData(text: string): Buffer {
+  return gzipSync(Buffer.from(text, 'utf8'), { level: 9 });
+}
+
+/** The docker compose command line of the node (the single node interpolates AGENT_IMAGE from its env file). */
+export function composeCommand(role: NodeRole): string {
+  return `/usr/bin/docker compose --file ${NODE_FILES.compose}${isSingleNode(role) ? ` --env-file ${NODE_FILES.imageEnv}` : ''}`;
+}
+
 /** The systemd unit running docker compose for the node. */
 export function renderSystemdUnit(role: NodeRole, drainSeconds: number): string {
-  const compose = `/usr/bin/docker compose --file ${NODE_FILES.compose}`;
+  const compose = composeCommand(role);
   return [
     '[Unit]',
     `Description=voice-agent-infra ${role}: ${servicesFor(role).join(', ')} in docker compose`,
@@ -179,8 +232,8 @@ export function renderSystemdUnit(role: NodeRole, drainSeconds: number): string 
     'Restart=always',
     'RestartSec=10',
     'TimeoutStartSec=300',
-    // compose stops each container within its stop_grace_period; leave room for that.
-    `TimeoutStopSec=${drainSeconds + 60}`,
+    // compose stops each container within its stop_grace_period (the agent: drain + close); leave room for that.
+    `TimeoutStopSec=${drainSeconds + AGENT_CLOSE_SECONDS + 30}`,
     '',
     '[Install]',
     'WantedBy=multi-user.target',
@@ -263,13 +316,14 @@ export function renderBootScript(args: CloudInitArgs): string {
   writes.push(`write_env "$RUN/agent.env" ${envFiles.agent.join(' ')}`);
   if (envFiles.redis) writes.push(`write_env "$RUN/redis.env" ${envFiles.redis.join(' ')}`);
 
-  const ecr = ecrRegistryOf(args.agentImage);
-  const login = ecr
+  // The image: the stack's SSM parameter on a single node (never in its user data), else pinned here.
+  const image = isSingleNode(args.role)
     ? [
-        '# The agent image lives in ECR: log docker in (token valid 12 h; renewed at every start).',
-        `aws ecr get-login-password --region ${sq(ecr.region)} | docker login --username AWS --password-stdin ${sq(ecr.registry)} >/dev/null`,
+        `mount_data ${sq(singleNode(args).dataVolumeId)}`,
+        `AGENT_IMAGE=$(read_parameter ${sq(singleNode(args).agentImage.ssmParameter)} ${sq(singleNode(args).agentImage.region)})`,
+        "valid_image \"$AGENT_IMAGE\" || fail \"the agent image parameter holds no pinned image reference\"",
       ]
-    : [];
+    : [`AGENT_IMAGE=${sq(args.agentImage as string)}`];
 
   return [
     '#!/bin/bash',
@@ -286,6 +340,8 @@ export function renderBootScript(args: CloudInitArgs): string {
     '',
     'fail() { echo "voice-agent boot: $*" >&2; exit 1; }',
     '',
+    ...SHELL_IMAGE_FUNCTIONS,
+    ...(isSingleNode(args.role) ? [...SHELL_MOUNT_DATA, ''] : []),
     '# cloud-init installs the AWS CLI snap; install it here too if that step failed (e.g. store unreachable then).',
     "command -v aws >/dev/null || snap install aws-cli --classic >&2 || fail 'no AWS CLI (snap install aws-cli --classic failed)'",
     '',
@@ -329,13 +385,142 @@ export function renderBootScript(args: CloudInitArgs): string {
     '  mv -f "$file.tmp" "$file"',
     '}',
     '',
+    ...image,
     ...reads,
     ...derive,
     ...writes,
-    ...login,
+    // Written last, with the others: a failed boot leaves no half-written state behind.
+    ...(isSingleNode(args.role) ? [`write_env "$RUN/image.env" AGENT_IMAGE`] : []),
+    '# An image in ECR: log docker in (token valid 12 h; renewed at every start).',
+    'ecr_login "$AGENT_IMAGE"',
     '',
   ].join('\n');
 }
+
+function singleNode(args: CloudInitArgs): SmallNodeArgs | LivekitMidNodeArgs {
+  if (!isSingleNode(args.role)) throw new Error(`role ${args.role} is not a single node`);
+  return args as SmallNodeArgs | LivekitMidNodeArgs;
+}
+
+/**
+ * Shell functions boot.sh and image-watch.sh share: read an SSM parameter (retrying while the
+ * instance credentials arrive), check an image reference is pinned, log docker in to ECR.
+ */
+const SHELL_IMAGE_FUNCTIONS: readonly string[] = [
+  '# read_parameter NAME REGION: the value of an SSM parameter.',
+  'read_parameter() {',
+  "  local value='' attempt",
+  '  for attempt in 1 2 3 4 5; do',
+  '    value=$(aws ssm get-parameter --region "$2" --name "$1" --query Parameter.Value --output text) && break',
+  "    value=''",
+  '    sleep $((attempt * 3))',
+  '  done',
+  '  [[ -n $value ]] || fail "cannot read SSM parameter $1 (instance role, network?)"',
+  `  printf '%s' "$value"`,
+  '}',
+  '',
+  '# valid_image REF: pinned by digest, or by a tag other than latest.',
+  'valid_image() {',
+  '  [[ $1 =~ ^[a-z0-9][a-z0-9._/:-]*(@sha256:[a-f0-9]{64})?$ && $1 != *:latest ]] || return 1',
+  '  [[ $1 == *@sha256:* || ${1##*/} == *:* ]]',
+  '}',
+  '',
+  '# ecr_login REF: docker login to the ECR registry of an image there; nothing for other registries.',
+  'ecr_login() {',
+  '  if [[ $1 =~ ^([0-9]{12}\\.dkr\\.ecr(-fips)?\\.([a-z0-9-]+)\\.amazonaws\\.com(\\.cn)?)/ ]]; then',
+  '    aws ecr get-login-password --region "${BASH_REMATCH[3]}" | docker login --username AWS --password-stdin "${BASH_REMATCH[1]}" >/dev/null',
+  '  fi',
+  '}',
+  '',
+];
+
+/**
+ * Mounts the single node's data volume at DATA_DIR, found by its volume id (Nitro instances show
+ * EBS volumes as NVMe devices named after it). A blank volume (first boot) gets a file system; one
+ * that has one (a replacement instance) is mounted as it is. VOICE_AGENT_DEVICES and
+ * VOICE_AGENT_DATA override the paths for tests.
+ */
+const SHELL_MOUNT_DATA: readonly string[] = [
+  '# mount_data VOLUME_ID: the data volume (Redis AOF, Caddy certificates), attached by the stack.',
+  'mount_data() {',
+  `  local dev="\${VOICE_AGENT_DEVICES:-/dev/disk/by-id}/nvme-Amazon_Elastic_Block_Store_\${1//-/}" data="\${VOICE_AGENT_DATA:-${DATA_DIR}}" fstype i`,
+  '  # The attachment follows the instance: wait for it (systemd restarts this unit if it never comes).',
+  '  for ((i = 0; i < 48; i++)); do [[ -e $dev ]] && break; sleep 5; done',
+  '  [[ -e $dev ]] || fail "data volume $1 is not attached (no $dev)"',
+  '  if ! mountpoint -q "$data"; then',
+  '    mkdir -p "$data"',
+  '    # blkid exits 2 when it finds no file system: only then is the volume blank. Anything else stops here.',
+  '    fstype=$(blkid -o value -s TYPE "$dev") || [[ $? -eq 2 ]] || fail "blkid $dev failed"',
+  '    [[ -n $fstype ]] || mkfs.ext4 -q -L voice-data "$dev"',
+  '    mount -o noatime "$dev" "$data"',
+  '  fi',
+  '  mkdir -p "$data/redis" "$data/caddy"',
+  '}',
+];
+
+/**
+ * image-watch.sh (single node): run every minute by a systemd timer. When the stack has written a
+ * new agent image to the SSM parameter, pull it, record it for compose, and let compose recreate
+ * the services that run the image: each old container gets one SIGTERM and its stop_grace_period
+ * (the agent worker finishes its calls; new calls wait in the queue meanwhile).
+ */
+export function renderImageWatchScript(args: SmallNodeArgs | LivekitMidNodeArgs): string {
+  const imageServices = servicesFor(args.role).filter((s) => s === 'intake' || s === 'dispatcher' || s === 'agent');
+  return [
+    '#!/bin/bash',
+    `# voice-agent-infra image roll (${IMAGE_WATCH_UNIT}.timer), role ${args.role}.`,
+    'set -euo pipefail',
+    'export LC_ALL=C PATH="$PATH:/snap/bin"',
+    'umask 077',
+    `ROOT="\${VOICE_AGENT_ROOT:-${NODE_DIR}}"`,
+    'fail() { echo "voice-agent image-watch: $*" >&2; exit 1; }',
+    '',
+    ...SHELL_IMAGE_FUNCTIONS,
+    `wanted=$(read_parameter ${sq(args.agentImage.ssmParameter)} ${sq(args.agentImage.region)})`,
+    'valid_image "$wanted" || fail "the agent image parameter holds no pinned image reference"',
+    `current=$(sed -n "s/^AGENT_IMAGE='\\(.*\\)'$/\\1/p" "${NODE_FILES.imageEnv.replace(NODE_DIR, '$ROOT')}" 2>/dev/null || true)`,
+    '[[ $wanted != "$current" ]] || exit 0',
+    '# Pull first: the running containers keep serving while the new image downloads.',
+    'ecr_login "$wanted"',
+    'docker pull --quiet "$wanted" >/dev/null',
+    `printf "AGENT_IMAGE='%s'\\n" "$wanted" >"${NODE_FILES.imageEnv.replace(NODE_DIR, '$ROOT')}.tmp"`,
+    `mv -f "${NODE_FILES.imageEnv.replace(NODE_DIR, '$ROOT')}.tmp" "${NODE_FILES.imageEnv.replace(NODE_DIR, '$ROOT')}"`,
+    'echo "voice-agent image-watch: rolling to $wanted"',
+    `docker compose --file "${NODE_FILES.compose.replace(NODE_DIR, '$ROOT')}" --env-file "${NODE_FILES.imageEnv.replace(NODE_DIR, '$ROOT')}" up --detach --no-deps ${imageServices.join(' ')}`,
+    '',
+  ].join('\n');
+}
+
+/** The oneshot service the timer runs; it may take as long as the agent's drain. */
+function renderImageWatchService(drainSeconds: number): string {
+  return [
+    '[Unit]',
+    'Description=voice-agent-infra: roll the agent image when its SSM parameter changes',
+    // Only while the node runs: never start the containers on its own.
+    `Requisite=${SYSTEMD_UNIT}`,
+    `After=${SYSTEMD_UNIT}`,
+    '',
+    '[Service]',
+    'Type=oneshot',
+    `ExecStart=${NODE_FILES.imageWatchScript}`,
+    `TimeoutStartSec=${drainSeconds + AGENT_CLOSE_SECONDS + 300}`,
+    '',
+  ].join('\n');
+}
+
+/** Every minute, from five minutes after boot (the first start reads the parameter itself). */
+const IMAGE_WATCH_TIMER = [
+  '[Unit]',
+  'Description=voice-agent-infra: check the agent image parameter every minute',
+  '',
+  '[Timer]',
+  'OnBootSec=5min',
+  'OnUnitInactiveSec=1min',
+  '',
+  '[Install]',
+  'WantedBy=timers.target',
+  '',
+].join('\n');
 
 function redisUrlExpression(args: CloudInitArgs): string {
   switch (args.role) {
@@ -366,6 +551,9 @@ function validateSecretArgs(args: CloudInitArgs): void {
     if (args.role === 'livekit-large' && !args.redis.tls) throw new Error('redis.tls must be true on livekit-large: ElastiCache AUTH requires TLS in transit');
   }
   if (args.role === 'small') caddyConfig(caddyArgs(args));
+  if (isSingleNode(args.role) && !/^vol-[0-9a-f]{8,17}$/.test(singleNode(args).dataVolumeId)) {
+    throw new Error(`dataVolumeId must be an EBS volume id such as vol-0123456789abcdef0, got "${singleNode(args).dataVolumeId}"`);
+  }
 }
 
 function assertRedisHost(host: string): void {

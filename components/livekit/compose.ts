@@ -8,12 +8,19 @@
  */
 import { DEFAULT_METRICS_NAMESPACE } from '@voice-agent-infra/common';
 import { assertApiKeyName } from './livekit-yaml.js';
-import { NODE_FILES, type NodeRole, runsLivekit, runsLocalRedis, SECRET_ENV_NAMES } from './layout.js';
+import { callHoldingServices, DATA_DIR, DRAIN_HOOK_NAME, drainedOnTermination, isSingleNode, NODE_FILES, type NodeRole, runsLivekit, runsLocalRedis, SECRET_ENV_NAMES } from './layout.js';
 import { assertPort, DEFAULT_INTAKE_PORT, LIVEKIT_HTTP_PORT, REDIS_PORT } from './ports.js';
 import { toYamlText } from './yaml-text.js';
 
-/** livekit-server release the nodes run. Source: livekit/livekit CHANGELOG.md, [1.9.1] 2025-09-05 (image tags are the release tags). */
-export const LIVEKIT_SERVER_VERSION = 'v1.9.1';
+/**
+ * livekit-server release the nodes run, the one place it is pinned. At least v1.12: from 1.12.0
+ * TURN refuses to relay to private, loopback and link-local peers unless allowed
+ * (`turn.allow_restricted_peer_cidrs`) and TURN credentials carry a TTL (`turn.ttl_seconds`,
+ * default 300); 1.13.0 removed credentials without one. Source: livekit/livekit CHANGELOG.md
+ * ([1.12.0] 2026-05-16, [1.13.0] 2026-06-08) and tag v1.13.5 (2026-07-31, the newest), whose
+ * pkg/config/config.go holds every livekit.yaml key the renderer writes (strict config mode).
+ */
+export const LIVEKIT_SERVER_VERSION = 'v1.13.5';
 
 export interface PinnedImages {
   /** livekit-server. */
@@ -41,6 +48,11 @@ export const PINNED_IMAGES: Readonly<PinnedImages> = {
 
 /** Default seconds a stopping LiveKit or agent container may drain its rooms and calls. */
 export const DEFAULT_DRAIN_SECONDS = 600;
+/**
+ * Seconds the agent worker gets beyond its drain to close (job processes, Redis, telemetry):
+ * voice-agent's own deadline is drain + 30 s (agent/src/main.ts), so Docker's SIGKILL comes later.
+ */
+export const AGENT_CLOSE_SECONDS = 60;
 /** Seconds the intake and dispatcher get to stop (stop taking work, finish the in-flight dispatch). */
 export const QUEUE_STOP_GRACE_SECONDS = 30;
 /** Open files per LiveKit container: sockets for every participant and track (LiveKit's unit sets 500000). */
@@ -49,7 +61,7 @@ export const LIVEKIT_NOFILE_LIMIT = 500_000;
 export const DEFAULT_AGENT_NAME = 'voice-agent';
 
 /** The agent image's roles run as services of this name; command = the role (`voice-agent <role>`). */
-export type AgentImageService = 'intake' | 'dispatcher' | 'agent';
+export type AgentImageService = 'intake' | 'dispatcher' | 'agent' | 'drain-watch';
 export type ComposeServiceName = 'caddy' | 'livekit' | 'redis' | AgentImageService;
 
 /** Containers per role, in start order. */
@@ -60,11 +72,26 @@ export function servicesFor(role: NodeRole): ComposeServiceName[] {
     case 'livekit-mid':
       return ['livekit', 'redis', 'intake', 'dispatcher'];
     case 'livekit-large':
-      return ['livekit', 'intake', 'dispatcher'];
+      return ['livekit', 'intake', 'dispatcher', 'drain-watch'];
     case 'agent':
-      return ['agent'];
+      return ['agent', 'drain-watch'];
   }
 }
+
+/**
+ * The agent image of a single node (small, mid): not in the user data but in an SSM parameter the
+ * stack writes; boot.sh and image-watch.sh read it into NODE_FILES.imageEnv, and compose
+ * interpolates AGENT_IMAGE. A new image then never changes the user data (see cloud-init.ts).
+ */
+export interface AgentImageParameter {
+  /** SSM parameter name, e.g. "/voice-agent/mid/agent-image". */
+  ssmParameter: string;
+  /** Its region (the stack's). */
+  region: string;
+}
+
+/** What compose writes for the agent image: the reference, or the variable the single node fills. */
+export const AGENT_IMAGE_VARIABLE = '${AGENT_IMAGE:?AGENT_IMAGE is unset: boot.sh writes it from the SSM parameter}';
 
 export interface CloudWatchLogsArgs {
   /** Log group every container writes to (created by the AWS components), e.g. "/voice-agent/mid". */
@@ -76,8 +103,12 @@ export interface CloudWatchLogsArgs {
 export interface ComposeArgs {
   /** What this node runs (see NodeRole and servicesFor). */
   role: NodeRole;
-  /** The voice-agent image, pinned by tag or digest (never `latest`), e.g. "123456789012.dkr.ecr.us-east-1.amazonaws.com/voice-agent:1.4.0". */
-  agentImage: string;
+  /**
+   * The voice-agent image, pinned by tag or digest (never `latest`), e.g.
+   * "123456789012.dkr.ecr.us-east-1.amazonaws.com/voice-agent:1.4.0"; on a single node (small,
+   * livekit-mid) the SSM parameter holding it.
+   */
+  agentImage: string | AgentImageParameter;
   /** LIVEKIT_API_KEY for the agent image: the API key name (an identifier, not a secret). */
   livekitApiKey: string;
   /** LIVEKIT_URL for the agent image, e.g. "wss://voice.example.com"; default on LiveKit nodes http://127.0.0.1:7880; required on role agent. */
@@ -116,6 +147,8 @@ export interface ComposeService {
   volumes?: string[];
   ulimits?: { nofile: { soft: number; hard: number } };
   depends_on?: ComposeServiceName[];
+  /** drain-watch only: root, for the Docker socket (the image's own user is not in the docker group). */
+  user?: string;
   stop_grace_period?: string;
   healthcheck?: { disable: true };
   logging: { driver: string; options: Record<string, string> };
@@ -141,7 +174,7 @@ export const REDIS_DURABILITY_FLAGS: readonly string[] = [
 export function composeFile(args: ComposeArgs): ComposeFile {
   const images = { ...PINNED_IMAGES, ...args.images };
   for (const [name, image] of Object.entries(images)) assertPinnedImage(`images.${name}`, image);
-  assertPinnedImage('agentImage', args.agentImage);
+  const agentImage = agentImageOf(args);
   const drainSeconds = args.drainSeconds ?? DEFAULT_DRAIN_SECONDS;
   assertWhole('drainSeconds', drainSeconds, 1);
   if (args.redisMaxMemoryMiB !== undefined) {
@@ -153,6 +186,9 @@ export function composeFile(args: ComposeArgs): ComposeFile {
   const names = servicesFor(args.role);
   const hasRedis = names.includes('redis');
   const hasLivekit = names.includes('livekit');
+  // The single node keeps Redis's AOF and Caddy's certificates on its data volume (DATA_DIR),
+  // which a replacement instance reattaches; elsewhere a named volume on the root disk.
+  const dataVolume = (name: 'redis' | 'caddy') => (isSingleNode(args.role) ? `${DATA_DIR}/${name}:/data` : `${name}-data:/data`);
 
   const services: Partial<Record<ComposeServiceName, ComposeService>> = {};
   const volumes: Record<string, Record<string, never>> = {};
@@ -164,10 +200,10 @@ export function composeFile(args: ComposeArgs): ComposeFile {
           command: ['run', '--config', '/etc/caddy.yaml', '--adapter', 'yaml'],
           network_mode: 'host',
           restart: 'unless-stopped',
-          volumes: [`${NODE_FILES.caddyConfig}:/etc/caddy.yaml:ro`, 'caddy-data:/data'],
+          volumes: [`${NODE_FILES.caddyConfig}:/etc/caddy.yaml:ro`, dataVolume('caddy')],
           logging,
         };
-        volumes['caddy-data'] = {};
+        if (!isSingleNode(args.role)) volumes['caddy-data'] = {};
         break;
       case 'livekit':
         services.livekit = {
@@ -185,8 +221,11 @@ export function composeFile(args: ComposeArgs): ComposeFile {
         };
         break;
       case 'redis':
-        services.redis = redisService(args, images.redis, logging);
-        volumes['redis-data'] = {};
+        services.redis = { ...redisService(args, images.redis, logging), volumes: [dataVolume('redis')] };
+        if (!isSingleNode(args.role)) volumes['redis-data'] = {};
+        break;
+      case 'drain-watch':
+        services['drain-watch'] = drainWatchService(args, agentImage, drainSeconds, logging);
         break;
       case 'intake':
       case 'dispatcher':
@@ -201,9 +240,10 @@ export function composeFile(args: ComposeArgs): ComposeFile {
             ? { environment: { ...environment, HEALTHCHECK_URL: `http://127.0.0.1:${environment.INTAKE_PORT ?? DEFAULT_INTAKE_PORT}/healthz` } }
             : name === 'dispatcher'
               ? { environment: { ...environment }, healthcheck: { disable: true as const } }
-              : { environment: { ...environment } };
+              : // The worker's own drain deadline matches the one Docker and the lifecycle hook allow.
+                { environment: { ...environment, AGENT_DRAIN_TIMEOUT_SECONDS: String(drainSeconds) } };
         services[name] = {
-          image: args.agentImage,
+          image: agentImage,
           command: [name],
           network_mode: 'host',
           restart: 'unless-stopped',
@@ -211,14 +251,14 @@ export function composeFile(args: ComposeArgs): ComposeFile {
           ...health,
           ...(dependsOn.length > 0 ? { depends_on: dependsOn } : {}),
           // The agent worker drains active calls; the queue roles only finish one dispatch.
-          stop_grace_period: `${name === 'agent' ? drainSeconds : QUEUE_STOP_GRACE_SECONDS}s`,
+          stop_grace_period: `${name === 'agent' ? drainSeconds + AGENT_CLOSE_SECONDS : QUEUE_STOP_GRACE_SECONDS}s`,
           logging,
         };
         break;
       }
     }
   }
-  return { name: 'voice-agent', services, ...(Object.keys(volumes).length > 0 ? { volumes } : {}) };
+  return { name: COMPOSE_PROJECT, services, ...(Object.keys(volumes).length > 0 ? { volumes } : {}) };
 }
 
 /** compose.yaml text for a node (see composeFile). */
@@ -230,6 +270,56 @@ export function renderCompose(args: ComposeArgs): string {
   return toYamlText(composeFile(args), comment);
 }
 
+/** The agent image reference compose writes: pinned, or AGENT_IMAGE on a single node. */
+function agentImageOf(args: ComposeArgs): string {
+  if (typeof args.agentImage === 'string') {
+    assertPinnedImage('agentImage', args.agentImage);
+    return args.agentImage;
+  }
+  if (!isSingleNode(args.role)) throw new Error(`agentImage from an SSM parameter is for the single node (small, livekit-mid), not role ${args.role}`);
+  assertParameterName('agentImage.ssmParameter', args.agentImage.ssmParameter);
+  assertRegion('agentImage.region', args.agentImage.region);
+  return AGENT_IMAGE_VARIABLE;
+}
+
+/** Throws unless `value` is a hierarchical SSM parameter name (/a/b, a-zA-Z0-9_.-/, not under /aws or /ssm). */
+export function assertParameterName(name: string, value: string): void {
+  if (!/^(\/[a-zA-Z0-9_.-]+)+$/.test(value) || /^\/(aws|ssm)/i.test(value) || value.length > 1011) {
+    throw new Error(`${name} must be an SSM parameter name such as /voice-agent/mid/agent-image, got "${value}"`);
+  }
+}
+
+/**
+ * The drain watcher of an autoscaled node: polls IMDSv2 (host network) for the target lifecycle
+ * state and, on Terminated, stops the call-holding services through the Docker socket (hence root)
+ * and completes the lifecycle action with the instance role.
+ */
+function drainWatchService(args: ComposeArgs, image: string, drainSeconds: number, logging: ComposeService['logging']): ComposeService {
+  if (!drainedOnTermination(args.role)) throw new Error(`drain-watch runs on autoscaled roles only, not ${args.role}`);
+  const services = callHoldingServices(args.role);
+  return {
+    image,
+    command: ['drain-watch'],
+    network_mode: 'host',
+    restart: 'unless-stopped',
+    user: '0:0',
+    environment: {
+      DRAIN_SERVICES: services.join(','),
+      // The agent gets its close time on top of the drain, as its stop_grace_period.
+      DRAIN_SECONDS: String(services.includes('agent') ? drainSeconds + AGENT_CLOSE_SECONDS : drainSeconds),
+      LIFECYCLE_HOOK_NAME: DRAIN_HOOK_NAME,
+      COMPOSE_PROJECT: COMPOSE_PROJECT,
+    },
+    volumes: ['/var/run/docker.sock:/var/run/docker.sock'],
+    // It has no health port of its own.
+    healthcheck: { disable: true },
+    logging,
+  };
+}
+
+/** The compose project name (the watcher finds the services by its label). */
+export const COMPOSE_PROJECT = 'voice-agent';
+
 function redisService(args: ComposeArgs, image: string, logging: ComposeService['logging']): ComposeService {
   const maxMemory = args.redisMaxMemoryMiB !== undefined ? ['--maxmemory', `${args.redisMaxMemoryMiB}mb`] : [];
   const base = { image, network_mode: 'host' as const, restart: 'unless-stopped' as const };
@@ -238,7 +328,6 @@ function redisService(args: ComposeArgs, image: string, logging: ComposeService[
     return {
       ...base,
       command: ['redis-server', '--bind', '127.0.0.1', '--port', String(REDIS_PORT), '--protected-mode', 'yes', ...REDIS_DURABILITY_FLAGS, ...maxMemory],
-      volumes: ['redis-data:/data'],
       logging,
     };
   }
@@ -260,7 +349,6 @@ function redisService(args: ComposeArgs, image: string, logging: ComposeService[
       ].join('\n'),
     ],
     env_file: [NODE_FILES.redisEnv],
-    volumes: ['redis-data:/data'],
     logging,
   };
 }

@@ -27,6 +27,35 @@ export function runsLocalRedis(role: NodeRole): boolean {
   return role === 'small' || role === 'livekit-mid';
 }
 
+/**
+ * True for the single node of small and mid: never replaced by a routine change, its state (Redis's
+ * AOF, Caddy's certificates) on a data volume that outlives it, its agent image read from an SSM
+ * parameter and rolled in place (image-watch).
+ */
+export function isSingleNode(role: NodeRole): role is 'small' | 'livekit-mid' {
+  return role === 'small' || role === 'livekit-mid';
+}
+
+/**
+ * True for the roles that run in autoscaling groups (agent, livekit-large): a termination lifecycle
+ * hook holds the instance and the drain-watch container drains these services before it goes.
+ */
+export function drainedOnTermination(role: NodeRole): role is 'agent' | 'livekit-large' {
+  return role === 'agent' || role === 'livekit-large';
+}
+
+/** The compose services holding calls on an autoscaled role: the drain watcher stops them, once each. */
+export function callHoldingServices(role: 'agent' | 'livekit-large'): string[] {
+  // On a LiveKit node the intake stays up while LiveKit drains: it takes the room_finished webhooks.
+  return role === 'agent' ? ['agent'] : ['livekit'];
+}
+
+/** The termination lifecycle hook's name on every group (the AWS components create it; drain-watch completes it). */
+export const DRAIN_HOOK_NAME = 'voice-agent-drain';
+
+/** Where the single node mounts its data volume; Redis's and Caddy's data live below it. */
+export const DATA_DIR = '/var/lib/voice-agent';
+
 /** Install directory on the node. */
 export const NODE_DIR = '/opt/voice-agent';
 
@@ -45,7 +74,14 @@ export const NODE_FILES = {
   /** The node's own Redis on mid: its AUTH password and the private address it binds. */
   redisEnv: `${NODE_DIR}/run/redis.env`,
   sysctl: '/etc/sysctl.d/60-voice-agent-udp.conf',
+  /** Single node: AGENT_IMAGE='<ref>' from the SSM parameter, compose's --env-file (no secret). */
+  imageEnv: `${NODE_DIR}/run/image.env`,
+  /** Single node: rolls the agent image when its SSM parameter changes (run by a systemd timer). */
+  imageWatchScript: `${NODE_DIR}/image-watch.sh`,
 } as const;
+
+/** Single node: the timer and service running image-watch.sh. */
+export const IMAGE_WATCH_UNIT = 'voice-agent-image-watch';
 
 /** The systemd unit that runs docker compose (one name on every role, for operators and SSM). */
 export const SYSTEMD_UNIT = 'voice-agent-docker.service';

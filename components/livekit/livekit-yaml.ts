@@ -30,6 +30,9 @@ export const LIVEKIT_SECRET_ENV = {
   redisPassword: 'REDIS_PASSWORD',
 } as const;
 
+/** Seconds a TURN credential stays valid (turn.ttl_seconds, LiveKit >= 1.12; its default). */
+export const TURN_CREDENTIAL_TTL_SECONDS = 300;
+
 export type LivekitLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface LivekitRedisArgs {
@@ -56,13 +59,20 @@ export interface LivekitConfigArgs {
   logLevel?: LivekitLogLevel;
   /** Worker load 0-1 above which LiveKit sends an agent worker no job (agents.target_load); default LiveKit's 0.7 (key omitted). */
   agentTargetLoad?: number;
+  /**
+   * The node's public IPv4 address (rtc.node_ip), known in advance on a single node (its Elastic
+   * IP): ICE candidates and TURN relays carry it, with no STUN discovery at start that could race
+   * the address association. Omitted: the node discovers it (rtc.use_external_ip), as autoscaled
+   * nodes must.
+   */
+  nodeIp?: string;
 }
 
 /** The livekit.yaml this package writes: a subset of the documented keys, and never `keys` or a password. */
 export interface LivekitConfig {
   port: number;
-  rtc: { tcp_port: number; port_range_start: number; port_range_end: number; use_external_ip: true };
-  turn: { enabled: true; domain: string; tls_port: number; udp_port: number; external_tls: true };
+  rtc: { tcp_port: number; port_range_start: number; port_range_end: number; use_external_ip: boolean; node_ip?: string };
+  turn: { enabled: true; domain: string; tls_port: number; udp_port: number; external_tls: true; ttl_seconds: number };
   prometheus: { port: number };
   webhook: { api_key: string; urls: string[] };
   room: { empty_timeout: number; departure_timeout: number; max_participants?: number };
@@ -79,7 +89,11 @@ export interface KeyTree {
 
 /**
  * Every livekit.yaml key documented in ../shared/reference/livekit.md ("livekit.yaml keys"), as a
- * nested allow-list. Deprecated spellings (`prometheus_port`, `redis.use_tls`) are left out.
+ * nested allow-list, checked against the pinned release (LIVEKIT_SERVER_VERSION): livekit/livekit
+ * v1.13.5 pkg/config/config.go yaml tags, which also has the TURN keys of 1.12 (ttl_seconds,
+ * allow_restricted_peer_cidrs, deny_peer_cidrs). Deprecated spellings (`prometheus_port`,
+ * `redis.use_tls`) are left out. The server runs in strict config mode (KnownFields): a key it
+ * does not know stops it at start.
  */
 export const LIVEKIT_DOCUMENTED_KEYS = {
   port: true,
@@ -125,6 +139,9 @@ export const LIVEKIT_DOCUMENTED_KEYS = {
     key_file: true,
     relay_range_start: true,
     relay_range_end: true,
+    ttl_seconds: true,
+    allow_restricted_peer_cidrs: true,
+    deny_peer_cidrs: true,
   },
   webhook: { api_key: true, urls: true },
   room: { auto_create: true, empty_timeout: true, departure_timeout: true, max_participants: true, enabled_codecs: true },
@@ -170,6 +187,7 @@ export function livekitConfig(args: LivekitConfigArgs): LivekitConfig {
   assertWholeNumber('roomEmptyTimeoutSeconds', emptyTimeoutSeconds, 1);
   assertWholeNumber('roomDepartureTimeoutSeconds', departureTimeoutSeconds, 0);
   if (args.maxParticipantsPerRoom !== undefined) assertWholeNumber('maxParticipantsPerRoom', args.maxParticipantsPerRoom, 2);
+  if (args.nodeIp !== undefined && !isPublicIpv4(args.nodeIp)) throw new Error(`nodeIp must be the node's public IPv4 address, got "${args.nodeIp}"`);
   if (args.agentTargetLoad !== undefined && !(args.agentTargetLoad > 0 && args.agentTargetLoad <= 1)) {
     throw new Error(`agentTargetLoad must be in (0, 1], got ${args.agentTargetLoad}`);
   }
@@ -180,8 +198,12 @@ export function livekitConfig(args: LivekitConfigArgs): LivekitConfig {
       tcp_port: LIVEKIT_RTC_TCP_PORT,
       port_range_start: LIVEKIT_RTC_UDP_PORT_RANGE.start,
       port_range_end: LIVEKIT_RTC_UDP_PORT_RANGE.end,
-      // AWS nodes have a private address NATed to a public one: discover the public one over STUN.
-      use_external_ip: true,
+      // AWS nodes have a private address NATed to a public one: discover the public one over STUN,
+      // unless it is given. livekit/livekit config-sample.yaml: use_external_ip takes precedence,
+      // so node_ip takes effect only with use_external_ip false (mediatransportutil rtcconfig then
+      // rewrites the host candidates to it, NAT 1:1).
+      use_external_ip: args.nodeIp === undefined,
+      ...(args.nodeIp !== undefined ? { node_ip: args.nodeIp } : {}),
     },
     turn: {
       enabled: true,
@@ -190,6 +212,8 @@ export function livekitConfig(args: LivekitConfigArgs): LivekitConfig {
       udp_port: LIVEKIT_TURN_UDP_PORT,
       // The NLB (mid, large) or Caddy (small) terminates TLS and forwards plain TCP to tls_port.
       external_tls: true,
+      // LiveKit's default since 1.12, written out: TURN credentials expire after 5 minutes.
+      ttl_seconds: TURN_CREDENTIAL_TTL_SECONDS,
     },
     prometheus: { port: LIVEKIT_PROMETHEUS_PORT },
     webhook: { api_key: args.apiKey, urls: [...args.webhookUrls] },
@@ -251,6 +275,15 @@ function assertHttpUrl(name: string, value: string): void {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${name} must be http(s) URLs, got "${value}"`);
   // Credentials in a webhook URL would put a secret in user data.
   if (url.username !== '' || url.password !== '') throw new Error(`${name} must not carry credentials`);
+}
+
+/** A dotted IPv4 address outside the private, loopback, link-local and unspecified ranges. */
+function isPublicIpv4(value: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(value);
+  if (!m) return false;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  if (m.slice(1).some((o) => Number(o) > 255)) return false;
+  return !(a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168));
 }
 
 function assertWholeNumber(name: string, value: number, min: number): void {

@@ -30,7 +30,10 @@ export interface PortSpec {
   /** Port clients use on the TLS terminator for `proxied` ports (443); absent otherwise. */
   publicPort?: number;
   access: PortAccess;
-  /** Who reaches it and why: the security group rule's description. */
+  /**
+   * Who reaches it and why: the security group rule's description, so only what EC2 accepts there
+   * (letters, digits, space and ._-:/()#,@[]+=&;{}!$*, at most 255; no quotes, no < >).
+   */
   reachedBy: string;
 }
 
@@ -95,7 +98,7 @@ export const LIVEKIT_PORTS: readonly PortSpec[] = [
     configKeys: ['turn.tls_port'],
     publicPort: PUBLIC_TLS_PORT,
     access: 'proxied',
-    reachedBy: 'clients: TURN/TLS on turns:<turn domain>:443, TLS terminated by the NLB or Caddy',
+    reachedBy: 'clients: TURN/TLS on turns:[turn domain]:443, TLS terminated by the NLB or Caddy',
   },
   {
     name: 'metrics',
@@ -129,7 +132,7 @@ export const CADDY_PORTS: readonly PortSpec[] = [
     toPort: 80,
     configKeys: [],
     access: 'public',
-    reachedBy: "ACME HTTP-01 challenge for Caddy's certificates",
+    reachedBy: 'ACME HTTP-01 challenge for the certificates of Caddy',
   },
 ];
 

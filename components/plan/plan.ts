@@ -88,6 +88,8 @@ export interface DeploymentPlan {
   costInputs: {
     expectedScaleOutShare: number;
     rootVolumeGiB: number;
+    /** The single node's data volume (small, mid: Redis AOF, certificates), GiB; 0 on large (ElastiCache). */
+    dataVolumeGiB: number;
     telephonyAudioKbps: number;
     webrtcAudioKbps: number;
     pricing: Record<string, number>;
@@ -274,6 +276,7 @@ export function planDeployment(config: StackConfig): DeploymentPlan {
     costInputs: {
       expectedScaleOutShare: capacity.expectedScaleOutShare,
       rootVolumeGiB: capacity.rootVolumeGiB,
+      dataVolumeGiB: tier === 'large' ? 0 : config.aws.dataVolumeGiB,
       telephonyAudioKbps: usage.telephonyAudioKbps,
       webrtcAudioKbps: usage.webrtcAudioKbps,
       pricing: { ...config.pricing },

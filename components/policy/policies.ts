@@ -4,6 +4,7 @@
  * validation directly on the mocked resource graph (constructing a PolicyPack starts a server).
  * AWSGuard and Pulumi's compliance packs cover neither IMDSv2 nor ElastiCache, hence these rules.
  */
+import { gunzipSync } from 'node:zlib';
 import type { Policies, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from '@pulumi/policy';
 import { METRICS } from '@voice-agent-infra/common';
 import { TAG_KEYS } from '../aws/common.js';
@@ -20,6 +21,8 @@ export const RESOURCE_TYPES = {
   ecrRepository: 'aws:ecr/repository:Repository',
   metricAlarm: 'aws:cloudwatch/metricAlarm:MetricAlarm',
   snsTopic: 'aws:sns/topic:Topic',
+  autoscalingGroup: 'aws:autoscaling/group:Group',
+  lifecycleHook: 'aws:autoscaling/lifecycleHook:LifecycleHook',
 } as const;
 
 type Props = Record<string, unknown>;
@@ -161,16 +164,20 @@ export function findSecretMaterial(text: string): { what: string; excerpt: strin
   return null;
 }
 
-/** User data as text (launch templates hold it base64-encoded). */
+/** User data as text: launch templates hold it base64-encoded, and the nodes send it gzip-compressed. */
 export function userDataText(type: string, props: Props): string | null {
   if (type === RESOURCE_TYPES.instance) {
     if (typeof props.userData === 'string') return props.userData;
-    if (typeof props.userDataBase64 === 'string') return Buffer.from(props.userDataBase64, 'base64').toString('utf8');
+    if (typeof props.userDataBase64 === 'string') return decoded(props.userDataBase64);
   }
-  if (type === RESOURCE_TYPES.launchTemplate && typeof props.userData === 'string') {
-    return Buffer.from(props.userData, 'base64').toString('utf8');
-  }
+  if (type === RESOURCE_TYPES.launchTemplate && typeof props.userData === 'string') return decoded(props.userData);
   return null;
+}
+
+/** Base64 to text, gunzipped when it is gzip (cloud-init reads either). */
+function decoded(base64: string): string {
+  const bytes = Buffer.from(base64, 'base64');
+  return (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString('utf8');
 }
 
 export const noSecretsInUserData: ResourceValidationPolicy = {
@@ -196,6 +203,62 @@ export const ecrScanOnPush: ResourceValidationPolicy = {
     if (!isTrue(asRecord(args.props.imageScanningConfiguration).scanOnPush)) {
       report(`${args.name}: imageScanningConfiguration.scanOnPush is not true`);
     }
+  },
+};
+
+// --- Calls survive instance changes ------------------------------------------------------------------
+
+/** Components whose autoscaling groups run calls (TAG_KEYS.component on the group). */
+export const CALL_GROUP_COMPONENTS = ['agent-fleet', 'livekit'] as const;
+
+export const singleNodeNotReplaced: ResourceValidationPolicy = {
+  name: 'single-node-not-replaced',
+  description: 'A standalone instance (the single node of small and mid) is neither replaced nor stopped by a user data or AMI change: it ignores both after creation.',
+  enforcementLevel: 'mandatory',
+  validateResource: (args, report) => {
+    if (args.type !== RESOURCE_TYPES.instance) return;
+    const ignored = new Set(args.opts?.ignoreChanges ?? []);
+    if (isTrue(args.props.userDataReplaceOnChange)) report(`${args.name}: userDataReplaceOnChange replaces the instance, and its calls with it, on every user data change`);
+    for (const key of ['userData', 'userDataBase64'] as const) {
+      // terraform-provider-aws ec2_instance.go: an in-place user data change stops, modifies and starts the instance.
+      if (args.props[key] !== undefined && !ignored.has(key)) report(`${args.name}: a change of ${key} would stop and start the instance (in-place update) or replace it; add "${key}" to ignoreChanges`);
+    }
+    if (!ignored.has('ami')) report(`${args.name}: a new AMI (a newer lookup) would replace the instance; add "ami" to ignoreChanges and roll it on purpose`);
+  },
+};
+
+interface HookedResource {
+  type: string;
+  name: string;
+  props: Props;
+  urn?: string;
+  /** Physical name where known (the offline plan); the engine puts the auto-name in props.name. */
+  physicalName?: string;
+  propertyDependencies?: Record<string, ReadonlyArray<{ urn: string }>>;
+}
+
+/** Groups that run calls without a termination lifecycle hook. Exported for tests. */
+export function lifecycleHookViolations(resources: readonly HookedResource[]): string[] {
+  const componentOf = (r: HookedResource) => asArray(r.props.tags).map(asRecord).find((t) => t.key === TAG_KEYS.component)?.value;
+  const groups = resources.filter((r) => r.type === RESOURCE_TYPES.autoscalingGroup && (CALL_GROUP_COMPONENTS as readonly unknown[]).includes(componentOf(r)));
+  const hooks = resources.filter((r) => r.type === RESOURCE_TYPES.lifecycleHook && r.props.lifecycleTransition === 'autoscaling:EC2_INSTANCE_TERMINATING');
+  const holds = (hook: HookedResource, group: HookedResource) => {
+    const deps = hook.propertyDependencies?.autoscalingGroupName ?? [];
+    if (group.urn !== undefined && deps.some((d) => d.urn === group.urn)) return true;
+    const groupName = group.physicalName ?? group.props.name;
+    return typeof groupName === 'string' && hook.props.autoscalingGroupName === groupName;
+  };
+  return groups
+    .filter((group) => !hooks.some((hook) => holds(hook, group)))
+    .map((group) => `${group.name}: autoscaling group running calls (${String(componentOf(group))}) has no termination lifecycle hook: scale-in and instance refresh would drop its calls`);
+}
+
+export const terminationHooksOnCallGroups: StackValidationPolicy = {
+  name: 'termination-hooks-on-call-groups',
+  description: 'Every autoscaling group that runs calls (LiveKit, agent workers) has an EC2_INSTANCE_TERMINATING lifecycle hook, so its instances drain before they go.',
+  enforcementLevel: 'mandatory',
+  validateStack: (args, report) => {
+    for (const violation of lifecycleHookViolations(args.resources as unknown as HookedResource[])) report(violation);
   },
 };
 
@@ -245,10 +308,23 @@ export const alarmsOnLarge: StackValidationPolicy = {
 };
 
 /** Every policy of the pack. */
-export const policies: Policies = [imdsv2Required, ebsEncrypted, noOpenIngress, redisEncryptedWithAuth, noSecretsInUserData, ecrScanOnPush, alarmsOnLarge];
+export const policies: Policies = [
+  imdsv2Required,
+  ebsEncrypted,
+  noOpenIngress,
+  redisEncryptedWithAuth,
+  noSecretsInUserData,
+  ecrScanOnPush,
+  singleNodeNotReplaced,
+  alarmsOnLarge,
+  terminationHooksOnCallGroups,
+];
 
 /** Runs a resource policy's validations on one resource's props; the violation messages. Pure; for tests and scripts. */
-export async function resourceViolations(policy: ResourceValidationPolicy, resource: { type: string; name: string; props: Props }): Promise<string[]> {
+export async function resourceViolations(
+  policy: ResourceValidationPolicy,
+  resource: { type: string; name: string; props: Props; options?: { ignoreChanges?: string[]; deleteBeforeReplace?: boolean } },
+): Promise<string[]> {
   const messages: string[] = [];
   const report: ReportViolation = (message) => messages.push(message);
   const args = {
@@ -256,7 +332,14 @@ export async function resourceViolations(policy: ResourceValidationPolicy, resou
     name: resource.name,
     props: resource.props,
     urn: `urn:pulumi:offline::voice-agent-infra::${resource.type}::${resource.name}`,
-    opts: { protect: false, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], customTimeouts: {} },
+    opts: {
+      protect: false,
+      ignoreChanges: resource.options?.ignoreChanges ?? [],
+      deleteBeforeReplace: resource.options?.deleteBeforeReplace ?? false,
+      aliases: [],
+      additionalSecretOutputs: [],
+      customTimeouts: {},
+    },
     stackTags: new Map<string, string>(),
     isType: () => false,
     asType: () => undefined,

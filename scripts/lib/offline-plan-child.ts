@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   if (!stack) throw new Error('usage: offline-plan-child <stack>');
   const { config, secretKeys } = engineConfig(readFileSync(process.argv[3] ?? stackFile(stack), 'utf8'));
   const region = config['aws:region'] ?? JSON.parse(config[`${CONFIG_NAMESPACE}:aws`] ?? '{}').region ?? 'us-east-1';
-  const { resources } = await installMocks({ stack, config, secretKeys, region });
+  const { resources, refusals } = await installMocks({ stack, config, secretKeys, region });
 
   const failures: unknown[] = [];
   process.on('unhandledRejection', (reason) => failures.push(reason));
@@ -51,11 +51,21 @@ async function main(): Promise<void> {
   const outputs: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(program)) outputs[key] = await resolve(value);
   await waitForRegistrations();
+  // What AWS would refuse fails the plan, every refusal listed (the first line is the message).
+  if (refusals.length > 0) throw new Error(`${refusals.length} resource(s) AWS would refuse:\n${refusals.map((e) => e.message).join('\n')}`);
   if (failures.length > 0) throw failures[0];
 
   const plan = {
     stack,
-    resources: resources.map((r) => ({ type: r.type, name: r.name, parent: r.parent, id: r.id, inputs: r.inputs, ...(r.options ? { options: r.options } : {}) })),
+    resources: resources.map((r) => ({
+      type: r.type,
+      name: r.name,
+      parent: r.parent,
+      id: r.id,
+      inputs: r.inputs,
+      ...(r.physicalName !== undefined ? { physicalName: r.physicalName } : {}),
+      ...(r.options ? { options: r.options } : {}),
+    })),
     outputs,
   };
   process.stdout.write(`${JSON.stringify(plan)}\n`);
@@ -68,7 +78,7 @@ main().catch((error: unknown) => {
     process.exit(2);
   }
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`offline plan: ${message.split('\n')[0]}\n`);
+  process.stderr.write(`offline plan: ${error instanceof Error && message.includes('AWS would refuse') ? message : message.split('\n')[0]}\n`);
   if (process.env.DEBUG) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
   process.exit(1);
 });

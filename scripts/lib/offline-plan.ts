@@ -25,7 +25,9 @@ export interface PlannedResource {
   id: string | null;
   /** Inputs as the engine would receive them; secrets as "[secret]". */
   inputs: Record<string, unknown>;
-  /** Resource options that decide replacements (ignoreChanges, replaceOnChanges, ...); absent when none is set. */
+  /** The physical name the provider would give it (name, prefix or auto-name), where the type has one. */
+  physicalName?: string;
+  /** Resource options that decide replacements and that the policies read (ignoreChanges, replaceOnChanges, ...); absent when none is set. */
   options?: RecordedResourceOptions;
 }
 

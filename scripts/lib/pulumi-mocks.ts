@@ -5,12 +5,15 @@
  * - secrets stay secret: a secret input comes back secret, and the properties providers mark
  *   secret (RandomPassword.result, ...) are returned as Pulumi secrets, as the engine does;
  * - every registered resource is recorded with its type, name, parent and inputs, secrets shown
- *   as "[secret]".
+ *   as "[secret]";
+ * - registration fails, as the create call would, on any input AWS refuses (components/aws/aws-rules.ts:
+ *   names and their lengths with Pulumi's auto-name suffix, descriptions, tags, user data, sizes).
  * Used by the vitest setup file (tests/pulumi/setup-mocks.ts) and the offline plan
  * (scripts/lib/offline-plan-child.ts). Install before the program is imported.
  */
 import { createHash } from 'node:crypto';
 import * as pulumi from '@pulumi/pulumi';
+import { awsRefusals, formatRefusal } from '../../components/aws/aws-rules.js';
 
 /** The fake account every mocked ARN carries (12 digits, like a real one: the renderers check ARN shapes). */
 export const MOCK_ACCOUNT_ID = '123456789012';
@@ -34,6 +37,8 @@ export interface RecordedResource {
   rawInputs: Record<string, unknown>;
   /** Names of the inputs that arrived as secrets. */
   secretInputs: string[];
+  /** The physical name the provider computed (given name, prefix or auto-name), where the type has one. */
+  physicalName?: string;
   /** Resource options that decide whether a change replaces it (set ones only); absent when none is set. */
   options?: RecordedResourceOptions;
 }
@@ -45,6 +50,14 @@ export interface RecordedResourceOptions {
   deleteBeforeReplace?: boolean;
   retainOnDelete?: boolean;
   protect?: boolean;
+}
+
+/** A resource registration AWS would refuse (the message names the resource, the input and the rule). */
+export class AwsRefusalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AwsRefusalError';
+  }
 }
 
 /** Properties providers mark secret, by resource type: the mocks return them as secrets. */
@@ -64,13 +77,16 @@ export function createMocks(options: MockOptions = {}): {
   resources: RecordedResource[];
   parentOf: Map<string, string>;
   optionsOf: Map<string, RecordedResourceOptions>;
+  /** Registrations refused (AWS rules): the SDK turns them into rejected outputs nobody may await, so callers check this list. */
+  refusals: AwsRefusalError[];
 } {
   const region = options.region ?? 'us-east-1';
   const resources: RecordedResource[] = [];
-  // type\0name -> parent URN, filled by the monitor hook before newResource runs.
+  // type\0name -> parent URN and resource options, filled by the monitor hook before newResource runs.
   const parentOf = new Map<string, string>();
   // type\0name -> resource options, filled by the same hook.
   const optionsOf = new Map<string, RecordedResourceOptions>();
+  const refusals: AwsRefusalError[] = [];
 
   const mocks: pulumi.runtime.Mocks = {
     newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
@@ -79,7 +95,17 @@ export function createMocks(options: MockOptions = {}): {
       const plain = unwrap(rawInputs) as Record<string, unknown>;
       const parentUrn = parentOf.get(`${args.type}\0${args.name}`) ?? '';
       const custom = args.custom !== false;
+      if (custom) {
+        // Fail the registration as the create call would fail: one line per refusal.
+        const refused = awsRefusals({ type: args.type, name: args.name, inputs: plain });
+        if (refused.length > 0) {
+          const error = new AwsRefusalError(refused.map((r) => formatRefusal(args, r)).join('\n'));
+          refusals.push(error);
+          throw error;
+        }
+      }
       const id = custom ? mockId(args.type, args.name) : null;
+      const computed = custom ? computedOutputs(args.type, args.name, plain, region) : {};
       resources.push({
         type: args.type,
         name: args.name,
@@ -90,10 +116,10 @@ export function createMocks(options: MockOptions = {}): {
         inputs: redact(rawInputs) as Record<string, unknown>,
         rawInputs: plain,
         secretInputs,
+        ...(typeof computed.name === 'string' ? { physicalName: computed.name } : {}),
         ...(optionsOf.has(`${args.type}\0${args.name}`) ? { options: optionsOf.get(`${args.type}\0${args.name}`) } : {}),
       });
       if (!custom) return { id: undefined, state: {} };
-      const computed = computedOutputs(args.type, args.name, plain, region);
       // Secret inputs stay secret in the state (rawInputs keeps the engine's secret markers).
       const state: Record<string, unknown> = { ...rawInputs, ...computed };
       for (const key of SECRET_OUTPUTS[args.type] ?? []) {
@@ -105,7 +131,7 @@ export function createMocks(options: MockOptions = {}): {
       return invokeResult(args.token, (args.inputs ?? {}) as Record<string, unknown>, region);
     },
   };
-  return { mocks, resources, parentOf, optionsOf };
+  return { mocks, resources, parentOf, optionsOf, refusals };
 }
 
 /**
@@ -114,21 +140,22 @@ export function createMocks(options: MockOptions = {}): {
  */
 export async function installMocks(
   options: MockOptions & { project?: string; stack?: string; config?: Record<string, string>; secretKeys?: string[] } = {},
-): Promise<{ resources: RecordedResource[] }> {
-  const { mocks, resources, parentOf, optionsOf } = createMocks(options);
+): Promise<{ resources: RecordedResource[]; refusals: AwsRefusalError[] }> {
+  const { mocks, resources, parentOf, optionsOf, refusals } = createMocks(options);
   await pulumi.runtime.setMocks(mocks, options.project ?? 'voice-agent-infra', options.stack ?? 'test', false);
   const monitor = pulumi.runtime.getMonitor() as unknown as {
     registerResource(req: RegisterResourceRequest, callback: unknown): unknown;
   };
   const original = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, callback) => {
-    parentOf.set(`${req.getType()}\0${req.getName()}`, req.getParent());
+    const key = `${req.getType()}\0${req.getName()}`;
+    parentOf.set(key, req.getParent());
     const recorded = resourceOptionsOf(req);
-    if (recorded) optionsOf.set(`${req.getType()}\0${req.getName()}`, recorded);
+    if (recorded) optionsOf.set(key, recorded);
     return original(req, callback);
   };
   if (options.config) pulumi.runtime.setAllConfig(options.config, options.secretKeys);
-  return { resources };
+  return { resources, refusals };
 }
 
 /** The parts of the SDK's RegisterResourceRequest (proto/resource_pb) the mocks read. */
@@ -207,6 +234,8 @@ const ID_PREFIXES: Readonly<Record<string, string>> = {
   'aws:ec2/eip:Eip': 'eipalloc-',
   'aws:ec2/eipAssociation:EipAssociation': 'eipassoc-',
   'aws:ec2/launchTemplate:LaunchTemplate': 'lt-',
+  'aws:ebs/volume:Volume': 'vol-',
+  'aws:ec2/volumeAttachment:VolumeAttachment': 'vai-',
 };
 
 /** A deterministic id of the provider's shape. */
@@ -227,7 +256,7 @@ function arn(service: string, region: string, resource: string): string {
 /** What a provider computes on create, for the types this program uses. */
 function computedOutputs(type: string, name: string, inputs: Record<string, unknown>, region: string): Record<string, unknown> {
   const given = (key: string) => (typeof inputs[key] === 'string' ? (inputs[key] as string) : undefined);
-  const physical = given('name') ?? (given('namePrefix') ? `${given('namePrefix')}${hex(`prefix/${name}`, 8)}` : autoname(name, type));
+  const physical = given('name') ?? (given('namePrefix') ? `${given('namePrefix')}${hex(`prefix/${name}`, 26)}` : autoname(name, type));
   const id = mockId(type, name);
   switch (type) {
     case 'aws:ec2/vpc:Vpc':
@@ -313,6 +342,15 @@ function computedOutputs(type: string, name: string, inputs: Record<string, unkn
       return { arn: arn('sns', region, physical), name: physical };
     case 'aws:cloudwatch/metricAlarm:MetricAlarm':
       return { arn: arn('cloudwatch', region, `alarm:${physical}`), name: physical };
+    case 'aws:ebs/volume:Volume':
+      return { arn: arn('ec2', region, `volume/${id}`) };
+    case 'aws:ssm/parameter:Parameter': {
+      // The ARN has no slash between "parameter" and a hierarchical name: parameter/voice-agent/x.
+      const parameter = given('name') ?? physical;
+      return { arn: arn('ssm', region, `parameter${parameter.startsWith('/') ? '' : '/'}${parameter}`), name: parameter, version: 1 };
+    }
+    case 'aws:autoscaling/lifecycleHook:LifecycleHook':
+      return {};
     case 'aws:cloudwatch/dashboard:Dashboard':
       return { dashboardArn: `arn:aws:cloudwatch::${MOCK_ACCOUNT_ID}:dashboard/${given('dashboardName') ?? physical}` };
     case 'random:index/randomString:RandomString':

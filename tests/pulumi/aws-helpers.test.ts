@@ -1,12 +1,15 @@
 /** The AWS components' pure helpers: subnet maths, port rules, listeners, scaling, alarms, IAM. */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_METRICS_NAMESPACE, METRICS } from '@voice-agent-infra/common';
 import { describe, expect, it } from 'vitest';
 import { backlogMetrics, backlogPerInstanceTarget, MIN_BACKLOG_TARGET } from '../../components/aws/agent-fleet.js';
-import { contentTag, imagePlatforms } from '../../components/aws/agent-image.js';
-import { ecrRepositoryArnOfImage, instancePolicyDocument } from '../../components/aws/instance-role.js';
+import { contentTag, DEFAULT_TAG_SOURCES, imagePlatforms } from '../../components/aws/agent-image.js';
+import { ecrRepositoryArnOfImage, instancePolicyDocument, lifecyclePolicyDocument } from '../../components/aws/instance-role.js';
+import { DRAIN_HOOK_MARGIN_SECONDS, terminationHookArgs } from '../../components/aws/scaling-group.js';
+import { DRAIN_HOOK_NAME } from '../../components/livekit/layout.js';
+import { REPO_ROOT } from '../../scripts/lib/stacks.js';
 import { listenerSpecs, OPERATOR_LISTENER_PORT } from '../../components/aws/load-balancers.js';
 import { alarmSpecs, dashboardBody } from '../../components/aws/monitoring.js';
 import { pickZones, subnetCidrs } from '../../components/aws/network.js';
@@ -177,7 +180,48 @@ describe('instance role', () => {
   });
 });
 
+describe('lifecycle: termination hook and the drain watcher\'s IAM', () => {
+  it('the hook waits the drain plus a margin, within AWS\'s 30-7200 s, and terminates anyway at the end', () => {
+    expect(terminationHookArgs('g', 600)).toEqual({
+      name: DRAIN_HOOK_NAME,
+      autoscalingGroupName: 'g',
+      lifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+      heartbeatTimeout: 600 + DRAIN_HOOK_MARGIN_SECONDS,
+      defaultResult: 'CONTINUE',
+    });
+    expect(() => terminationHookArgs('g', 7200)).toThrow(/AWS allows 30-7200/);
+  });
+  it('completes lifecycle actions on its own group only', () => {
+    const arn = 'arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:abc:autoScalingGroupName/voice-agents-1234567';
+    const doc = lifecyclePolicyDocument(arn);
+    const complete = doc.Statement.find((st) => st.Action.includes('autoscaling:CompleteLifecycleAction'))!;
+    expect(complete.Resource).toBe(arn);
+    // The only "*": a lookup AWS cannot scope.
+    expect(doc.Statement.filter((st) => st.Resource === '*').flatMap((st) => st.Action)).toEqual(['autoscaling:DescribeAutoScalingInstances']);
+  });
+  it('the single node role reads the image parameter it is given, nothing wider', () => {
+    const parameter = 'arn:aws:ssm:us-east-1:123456789012:parameter/voice-agent/mid/agent-image';
+    const doc = instancePolicyDocument({ secretArns: [], metricsNamespace: 'VoiceAgent', logGroupArn: 'arn:aws:logs:us-east-1:123456789012:log-group:/x', ecrRepositoryArn: null, parameterArns: [parameter] });
+    expect(doc.Statement.find((st) => st.Action.includes('ssm:GetParameter'))?.Resource).toEqual([parameter]);
+  });
+});
+
 describe('agent image', () => {
+  it('the tag covers every path the build context admits (.dockerignore is an allowlist)', () => {
+    const allowed = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('!'))
+      .map((l) => l.slice(1).replace(/\/\*\*$/, ''));
+    expect(allowed.length).toBeGreaterThan(5);
+    for (const path of allowed) expect(DEFAULT_TAG_SOURCES, path).toContain(path);
+    expect(DEFAULT_TAG_SOURCES).toEqual(expect.arrayContaining(['.dockerignore', 'agent/Dockerfile']));
+  });
+  it('a new target platform is a new tag', () => {
+    const root = mkdtempSync(join(tmpdir(), 'agent-image-'));
+    writeFileSync(join(root, 'package.json'), '{}');
+    expect(contentTag(root, ['package.json'], ['linux/amd64'])).not.toBe(contentTag(root, ['package.json'], ['linux/amd64', 'linux/arm64']));
+    expect(contentTag(root, ['package.json'], ['linux/arm64', 'linux/amd64'])).toBe(contentTag(root, ['package.json'], ['linux/amd64', 'linux/arm64']));
+  });
   it('tags by content: same sources, same tag; a change, a new tag', () => {
     const root = mkdtempSync(join(tmpdir(), 'agent-image-'));
     mkdirSync(join(root, 'agent', 'src'), { recursive: true });

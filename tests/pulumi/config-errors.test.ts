@@ -14,7 +14,7 @@ import { errorOf } from '../fixtures/config-error.js';
 const config = (over: Partial<StackConfigInput> & { aws?: StackConfigInput['aws'] }) =>
   parseStackConfig({ monthlyMinutes: 250_000, aws: { domain: 'voice.example.com', route53ZoneId: 'Z1' }, ...over });
 
-const check = (c: ReturnType<typeof config>) => validateAwsConfig(c, planDeployment(c));
+const check = (c: ReturnType<typeof config>, providerRegion = 'us-east-1') => validateAwsConfig(c, planDeployment(c), providerRegion);
 
 describe('validateAwsConfig', () => {
   it('refuses the large tier on an existing VPC with subnets in one zone', () => {
@@ -47,6 +47,38 @@ describe('validateAwsConfig', () => {
     const far = [{ id: 'a', availabilityZone: 'eu-west-1a' }, { id: 'b', availabilityZone: 'us-east-1b' }];
     expect(errorOf(() => check(config({ aws: { domain: 'voice.example.com', route53ZoneId: 'Z1', vpcId: 'v', subnets: far } }))).key).toBe('aws.subnets[0].availabilityZone');
   });
+  it('one region: aws.region is refused, naming aws:region; existing subnets must lie in the provider region', () => {
+    const error = errorOf(() => parseStackConfig({ monthlyMinutes: 10_000, aws: { region: 'eu-west-1', domain: 'voice.example.com' } }));
+    expect(error.key).toBe('aws.region');
+    expect(error.message).toMatch(/is not a voice-agent-infra key: the stack runs in the AWS provider region; set it with `pulumi config set aws:region <region>`/);
+    const subnets = [{ id: 'a', availabilityZone: 'eu-west-1a' }, { id: 'b', availabilityZone: 'eu-west-1b' }];
+    const c = config({ aws: { domain: 'voice.example.com', route53ZoneId: 'Z1', vpcId: 'v', subnets } });
+    expect(check(c, 'eu-west-1').existing?.subnets).toHaveLength(2);
+    expect(errorOf(() => check(c, 'us-east-1')).message).toMatch(/must be a zone of the provider region aws:region \(us-east-1\)/);
+    // us-east-1 is a prefix of us-east-10 only by text: zones are the region plus a letter.
+    expect(errorOf(() => check(config({ aws: { domain: 'voice.example.com', route53ZoneId: 'Z1', vpcId: 'v', subnets: [{ id: 'a', availabilityZone: 'us-east-10a' }, { id: 'b', availabilityZone: 'us-east-1b' }] } }), 'us-east-1')).key).toBe(
+      'aws.subnets[0].availabilityZone',
+    );
+  });
+
+  it('the deploy knobs: defaults, and a clear refusal of a bad value', () => {
+    const placement = check(config({}));
+    expect(placement).toMatchObject({ amiId: null, caddyImage: null, ecrForceDelete: false, healthCheckGraceSeconds: 600, drainSeconds: 600 });
+    expect(check(config({ aws: { domain: 'voice.example.com', route53ZoneId: 'Z1', ecrForceDelete: 'true' as never } })).ecrForceDelete).toBe(true);
+    for (const [aws, key, message] of [
+      [{ amiId: 'ubuntu-24.04' }, 'aws.amiId', /must be an AMI id such as ami-0123456789abcdef0/],
+      [{ ecrForceDelete: 'yes' }, 'aws.ecrForceDelete', /must be true or false/],
+      [{ healthCheckGraceSeconds: 7201 }, 'aws.healthCheckGraceSeconds', /must be at most 7200/],
+      [{ drainSeconds: 7081 }, 'aws.drainSeconds', /must be at most 7080/],
+      [{ dataVolumeGiB: 0 }, 'aws.dataVolumeGiB', /must be at least 1/],
+    ] as const) {
+      const error = errorOf(() => config({ aws: { domain: 'voice.example.com', route53ZoneId: 'Z1', ...aws } as never }));
+      expect(error.key).toBe(key);
+      expect(error.message).toMatch(message);
+    }
+    expect(errorOf(() => check(config({ aws: { domain: 'voice.example.com', route53ZoneId: 'Z1', caddyImage: 'livekit/caddyl4' } }))).key).toBe('aws.caddyImage');
+  });
+
   it('leaves instance types too small for the plan to planDeployment (it names capacity.agentInstanceType)', () => {
     const error = errorOf(() => planDeployment(config({ capacity: { agentInstanceType: 't3.small' } })));
     expect(error.key).toBe('capacity.agentInstanceType');
@@ -79,6 +111,7 @@ describe('the program refuses bad config with one line naming the key', () => {
       /voice-agent-infra:capacity\.agentInstanceType = "t3\.small": too small for an agent worker/,
     ],
     ['the Kubernetes target', (c: Record<string, unknown>) => (c['voice-agent-infra:target'] = 'kubernetes'), /voice-agent-infra:target = "kubernetes": the Kubernetes target is not built yet/],
+    ['a second region key', (c: Record<string, unknown>) => Object.assign(aws(c), { region: 'eu-west-1' }), /voice-agent-infra:aws\.region = "eu-west-1": is not a voice-agent-infra key: .*aws:region/],
   ])('%s', async (name, edit, message) => {
     const file = variant(name.replaceAll(' ', '-'), edit);
     const error = await offlinePlan('bad', { stackFile: file }).then(

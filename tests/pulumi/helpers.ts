@@ -12,6 +12,11 @@ export function registeredResources(): RecordedResource[] {
   return list;
 }
 
+/** Registrations the mocks refused as AWS would (messages name the resource, input and rule). */
+export function refusedRegistrations(): string[] {
+  return ((globalThis as { __voiceAgentMockRefusals?: Error[] }).__voiceAgentMockRefusals ?? []).map((e) => e.message);
+}
+
 /** The value of an output (mocks run with preview = false, so every output resolves). */
 export function valueOf<T>(output: pulumi.Input<T>): Promise<pulumi.Unwrap<T>> {
   return new Promise((resolve) => pulumi.output(output).apply((v) => resolve(v as pulumi.Unwrap<T>)));

@@ -2,12 +2,18 @@
  * The real program (index.ts) under engine-like mocks, once per example stack (child processes:
  * Pulumi's runtime is per process), held against the plan, the policies and the cost engine.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DEFAULT_CATALOG, price } from '@voice-agent-infra/common';
+import { parse } from 'yaml';
+import { type ComposeFile, DRAIN_HOOK_NAME, NODE_FILES, USER_DATA_MAX_BYTES } from '../../components/livekit/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TAG_KEYS } from '../../components/aws/common.js';
 import { ALARM_COUNT, expectedAverage, HOURS_PER_MONTH, NLB_PUBLIC_ADDRESSES_EACH, secretCount } from '../../components/cost/price-deployment.js';
 import { isSecretArn } from '../../components/livekit/secret-arn.js';
-import { policies, RESOURCE_TYPES, resourceViolations, largeAlarmViolations, userDataText } from '../../components/policy/policies.js';
+import { lifecycleHookViolations, policies, RESOURCE_TYPES, resourceViolations, largeAlarmViolations, userDataText } from '../../components/policy/policies.js';
 import type { ResourceValidationPolicy, StackValidationPolicy } from '@pulumi/policy';
 import { buildStackReport } from '../../components/report.js';
 import { offlinePlans, type OfflinePlan, type PlannedResource, resourceTree } from '../../scripts/lib/offline-plan.js';
@@ -21,8 +27,49 @@ const T = {
   eip: 'aws:ec2/eip:Eip',
   secret: 'aws:secretsmanager/secret:Secret',
   dashboard: 'aws:cloudwatch/dashboard:Dashboard',
+  ssmParameter: 'aws:ssm/parameter:Parameter',
+  lifecycleHook: 'aws:autoscaling/lifecycleHook:LifecycleHook',
+  volumeAttachment: 'aws:ec2/volumeAttachment:VolumeAttachment',
   securityGroup: 'aws:ec2/securityGroup:SecurityGroup',
+  volume: 'aws:ebs/volume:Volume',
 } as const;
+
+/** The plan's resources as the stack policies see them (physical names, as the engine's props.name carries them). */
+const hooked = (rs: PlannedResource[]) => rs.map((r) => ({ type: r.type, name: r.name, props: r.inputs, ...(r.physicalName ? { physicalName: r.physicalName } : {}) }));
+
+interface Statement {
+  Sid: string;
+  Action: string[];
+  Resource: string | string[];
+}
+const policyOf = (r: PlannedResource) => JSON.parse(r.inputs.policy as string) as { Statement: Statement[] };
+const lifecycleStatements = (stack: string) =>
+  of(stack, 'aws:iam/rolePolicy:RolePolicy')
+    .filter((p) => p.name.endsWith('-lifecycle'))
+    .flatMap((p) => policyOf(p).Statement)
+    .filter((st) => st.Action.includes('autoscaling:CompleteLifecycleAction'));
+const livekitRoleStatements = (stack: string) => policyOf(plans.get(stack)!.resources.find((r) => r.name === 'voice-livekit-role-policy')!).Statement;
+/** The mock's ARN of a group (the mocks compute it from the physical name). */
+const arnOfGroup = (stack: string, group: PlannedResource) =>
+  lifecycleStatements(stack)
+    .map((st) => st.Resource as string)
+    .find((arn) => arn.endsWith(`:autoScalingGroupName/${group.physicalName}`));
+
+/** `cloud-init schema` on a user data text (the renderer tests hold the tool to refusing bad configs). */
+function cloudInitSchema(text: string): { status: number | null; output: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'plan-cloud-init-'));
+  try {
+    const file = join(dir, 'user-data.yaml');
+    writeFileSync(file, text);
+    for (const command of [['schema'], ['devel', 'schema']]) {
+      const result = spawnSync('cloud-init', [...command, '--config-file', file], { encoding: 'utf8' });
+      if (result.status === 0 || /Invalid|Error/.test(`${result.stdout}${result.stderr}`)) return { status: result.status, output: `${result.stdout}${result.stderr}` };
+    }
+    return { status: 1, output: 'cloud-init schema is not available' };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 const plans = new Map<string, OfflinePlan>();
 beforeAll(async () => {
@@ -139,15 +186,93 @@ describe.each(EXAMPLE_STACKS)('stack %s: the resource graph matches the plan', (
 
   it('passes every policy', async () => {
     const resources = plans.get(stack)!.resources;
+    const stackViolations: Record<string, (rs: PlannedResource[]) => string[]> = {
+      'alarms-on-large': (rs) => largeAlarmViolations(rs.map((r) => ({ type: r.type, name: r.name, props: r.inputs }))),
+      'termination-hooks-on-call-groups': (rs) => lifecycleHookViolations(hooked(rs)),
+    };
     for (const policy of policies) {
       if ('validateStack' in policy) {
-        expect(largeAlarmViolations(resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs }))), policy.name).toEqual([]);
+        expect(stackViolations[policy.name], `no check for stack policy ${policy.name}`).toBeDefined();
+        expect(stackViolations[policy.name]!(resources), policy.name).toEqual([]);
         continue;
       }
       for (const r of resources) {
-        expect(await resourceViolations(policy as ResourceValidationPolicy, { type: r.type, name: r.name, props: r.inputs }), `${policy.name} on ${r.name}`).toEqual([]);
+        const violations = await resourceViolations(policy as ResourceValidationPolicy, { type: r.type, name: r.name, props: r.inputs, ...(r.options ? { options: r.options } : {}) });
+        expect(violations, `${policy.name} on ${r.name}`).toEqual([]);
       }
     }
+  });
+
+  it('every autoscaling group that runs calls has a termination hook (heartbeat >= its drain) and IAM to complete it on that group only', () => {
+    const groups = of(stack, T.group);
+    const hooks = of(stack, T.lifecycleHook);
+    expect(hooks).toHaveLength(groups.length);
+    expect(groups.length).toBe(planOf(stack).tier === 'small' ? 0 : planOf(stack).tier === 'mid' ? 1 : 2);
+    for (const group of groups) {
+      const hook = hooks.find((h) => h.inputs.autoscalingGroupName === group.physicalName)!;
+      expect(hook, group.name).toBeDefined();
+      expect(hook.inputs).toMatchObject({ name: DRAIN_HOOK_NAME, lifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', defaultResult: 'CONTINUE' });
+      // The hook outlasts the drain the node's watcher allows: its DRAIN_SECONDS, from the user data.
+      const text = userDataText(T.launchTemplate, launchTemplateOf(stack, group).inputs)!;
+      const compose = parse((parse(text) as { write_files: Array<{ path: string; content: string }> }).write_files.find((f) => f.path === NODE_FILES.compose)!.content) as ComposeFile;
+      const drainSeconds = Number(compose.services['drain-watch']!.environment!.DRAIN_SECONDS);
+      expect(hook.inputs.heartbeatTimeout as number).toBeGreaterThan(drainSeconds);
+      expect(hook.inputs.heartbeatTimeout as number).toBeLessThanOrEqual(7200);
+      // Instance refresh and replacements keep capacity: launch first, terminate (drained) second.
+      expect(group.inputs.instanceRefresh).toMatchObject({ preferences: { minHealthyPercentage: 100 } });
+      expect(group.inputs.instanceMaintenancePolicy).toEqual({ minHealthyPercentage: 100, maxHealthyPercentage: 200 });
+      expect(group.inputs.healthCheckGracePeriod).toBe(600);
+      // CompleteLifecycleAction on this group's ARN only, for the role of this group's instances.
+      const statement = lifecycleStatements(stack).find((p) => p.Resource === arnOfGroup(stack, group))!;
+      expect(statement, `lifecycle policy of ${group.name}`).toBeDefined();
+      expect(statement.Action.sort()).toEqual(['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat']);
+    }
+  });
+
+  it('the drain watcher runs on every autoscaled node; the user data passes cloud-init schema and stays far under 16 KiB', () => {
+    const machines = [...of(stack, T.instance), ...of(stack, T.launchTemplate)];
+    for (const m of machines) {
+      const encoded = (m.inputs.userDataBase64 ?? m.inputs.userData) as string;
+      expect(Buffer.from(encoded, 'base64').length, m.name).toBeLessThan(USER_DATA_MAX_BYTES / 2);
+      const text = userDataText(m.type, m.inputs)!;
+      const compose = parse((parse(text) as { write_files: Array<{ path: string; content: string }> }).write_files.find((f) => f.path === NODE_FILES.compose)!.content) as ComposeFile;
+      expect(Object.hasOwn(compose.services, 'drain-watch'), m.name).toBe(m.type === T.launchTemplate);
+      const schema = cloudInitSchema(text);
+      expect(schema.status, `${m.name}: ${schema.output}`).toBe(0);
+    }
+  });
+
+  it('the single node (small, mid): data volume in its zone, Elastic IP as node_ip, agent image from an SSM parameter, nothing that replaces it', () => {
+    const instances = of(stack, T.instance);
+    if (planOf(stack).tier === 'large') {
+      expect([instances, of(stack, T.volume), of(stack, T.ssmParameter)].map((l) => l.length)).toEqual([0, 0, 0]);
+      return;
+    }
+    const [node] = instances;
+    expect(node!.options?.ignoreChanges).toEqual(expect.arrayContaining(['ami', 'userDataBase64']));
+    expect(node!.inputs.userDataReplaceOnChange).toBeUndefined();
+    const [volume] = of(stack, T.volume);
+    expect(volume!.inputs).toMatchObject({ type: 'gp3', encrypted: true, size: planOf(stack).costInputs.dataVolumeGiB, availabilityZone: node!.inputs.availabilityZone });
+    const [attachment] = of(stack, T.volumeAttachment);
+    expect(attachment!.inputs).toMatchObject({ volumeId: volume!.id, instanceId: node!.id, stopInstanceBeforeDetaching: true });
+    expect(attachment!.options?.deleteBeforeReplace).toBe(true);
+
+    const text = userDataText(node!.type, node!.inputs)!;
+    const files = new Map((parse(text) as { write_files: Array<{ path: string; content: string }> }).write_files.map((f) => [f.path, f.content]));
+    expect(files.get(NODE_FILES.bootScript)).toContain(`mount_data '${volume!.id}'`);
+    const eip = plans.get(stack)!.outputs.dnsRecords as string[];
+    const nodeIp = (parse(files.get(NODE_FILES.livekitConfig)!) as { rtc: { node_ip: string; use_external_ip: boolean } }).rtc;
+    expect(nodeIp.use_external_ip).toBe(false);
+    if (planOf(stack).tier === 'small') expect(eip[0]).toBe(`voice.small.example.com A ${nodeIp.node_ip}`);
+
+    const [parameter] = of(stack, T.ssmParameter);
+    expect(parameter!.inputs).toMatchObject({ name: `/voice-agent/${stack}/agent-image`, type: 'String', tier: 'Standard', insecureValue: plans.get(stack)!.outputs.agentImage });
+    // The image itself is not in the user data: a new image never changes it.
+    expect(text).not.toContain(plans.get(stack)!.outputs.agentImage as string);
+    expect(text).toContain(`/voice-agent/${stack}/agent-image`);
+    // The node's role reads that parameter.
+    const read = livekitRoleStatements(stack).find((st) => st.Sid === 'ReadStackParameters')!;
+    expect(read.Resource).toEqual([`arn:aws:ssm:us-east-1:123456789012:parameter/voice-agent/${stack}/agent-image`]);
   });
 
   it('prints a resource tree per component', () => {
@@ -170,6 +295,10 @@ describe('the mocked graph, priced with the catalog, costs what the plan says', 
       volumesGiB += (instance.inputs.rootBlockDevice as { volumeSize: number }).volumeSize;
     }
     addresses += of(stack, T.eip).length;
+    // Data volumes (the single node's Redis AOF and certificates).
+    for (const volume of of(stack, T.volume)) volumesGiB += volume.inputs.size as number;
+    // SSM parameters of the Standard tier cost nothing (AWS Systems Manager pricing): none of Advanced.
+    expect(of(stack, T.ssmParameter).every((p) => p.inputs.tier === 'Standard')).toBe(true);
     for (const group of of(stack, T.group)) {
       const template = launchTemplateOf(stack, group);
       const average = expectedAverage({ min: group.inputs.minSize as number, max: group.inputs.maxSize as number }, share);
@@ -203,7 +332,7 @@ describe('the mocked graph, priced with the catalog, costs what the plan says', 
 });
 
 describe('policies fail, with their message, on a deliberately bad resource', () => {
-  const bad: Array<[string, { type: string; name: string; props: Record<string, unknown> }, RegExp]> = [
+  const bad: Array<[string, { type: string; name: string; props: Record<string, unknown>; options?: { ignoreChanges: string[] } }, RegExp]> = [
     ['imdsv2-required', { type: T.launchTemplate, name: 'lt', props: { metadataOptions: { httpTokens: 'optional' } } }, /IMDSv2 is not required/],
     ['imdsv2-required', { type: T.instance, name: 'box', props: {} }, /IMDSv2 is not required/],
     ['ebs-encrypted', { type: T.instance, name: 'box', props: { rootBlockDevice: { encrypted: false } } }, /root volume not encrypted/],
@@ -216,6 +345,13 @@ describe('policies fail, with their message, on a deliberately bad resource', ()
     ['no-secrets-in-user-data', { type: T.instance, name: 'box', props: { userData: 'key: |\n  -----BEGIN RSA PRIVATE KEY-----\n' } }, /PEM private key/],
     ['no-secrets-in-user-data', { type: T.launchTemplate, name: 'lt', props: { userData: Buffer.from('aws configure set aws_access_key_id AKIAABCDEFGHIJKLMNOP').toString('base64') } }, /AWS access key/],
     ['ecr-scan-on-push', { type: T.ecrRepository, name: 'repo', props: { imageScanningConfiguration: { scanOnPush: false } } }, /scanOnPush is not true/],
+    [
+      'single-node-not-replaced',
+      { type: T.instance, name: 'box', props: { userDataBase64: 'I2Nsb3VkLWNvbmZpZw==' }, options: { ignoreChanges: ['ami'] } },
+      /a change of userDataBase64 would stop and start the instance/,
+    ],
+    ['single-node-not-replaced', { type: T.instance, name: 'box', props: {}, options: { ignoreChanges: ['userData'] } }, /a new AMI .* would replace the instance/],
+    ['single-node-not-replaced', { type: T.instance, name: 'box', props: { userDataReplaceOnChange: true }, options: { ignoreChanges: ['ami'] } }, /userDataReplaceOnChange replaces the instance/],
   ];
   it.each(bad)('%s', async (name, resource, message) => {
     const policy = policies.find((p) => p.name === name) as ResourceValidationPolicy;
@@ -225,6 +361,24 @@ describe('policies fail, with their message, on a deliberately bad resource', ()
     // A violation names the resource and never echoes a secret value.
     expect(violations[0]).toContain(resource.name);
     expect(violations[0]).not.toContain('hunter2hunter2');
+  });
+
+  it('termination-hooks-on-call-groups: a call-running group without its hook fails, on the real graph too', async () => {
+    for (const stack of ['mid', 'large'] as const) {
+      const resources = plans.get(stack)!.resources;
+      const withoutHooks = resources.filter((r) => r.type !== T.lifecycleHook);
+      const violations = lifecycleHookViolations(hooked(withoutHooks));
+      expect(violations.length, stack).toBe(of(stack, T.group).length);
+      expect(violations[0]).toMatch(/has no termination lifecycle hook: scale-in and instance refresh would drop its calls/);
+      // A launching-only hook does not count.
+      const launching = resources.map((r) => (r.type === T.lifecycleHook ? { ...r, inputs: { ...r.inputs, lifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING' } } : r));
+      expect(lifecycleHookViolations(hooked(launching))).toHaveLength(of(stack, T.group).length);
+    }
+    // The engine's form: the hook's group name depends on the group's URN.
+    const group = { type: T.group, name: 'g', urn: 'urn:g', props: { tags: [{ key: TAG_KEYS.component, value: 'agent-fleet' }] } };
+    const hook = { type: T.lifecycleHook, name: 'h', props: { lifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING' }, propertyDependencies: { autoscalingGroupName: [{ urn: 'urn:g' }] } };
+    expect(lifecycleHookViolations([group, hook])).toEqual([]);
+    expect(lifecycleHookViolations([group])).toHaveLength(1);
   });
 
   it('alarms-on-large: a large stack without alarms fails', async () => {

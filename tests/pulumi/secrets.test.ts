@@ -8,7 +8,7 @@ import type { AwsVoiceStack } from '../../components/aws/voice-stack.js';
 import { buildStackReport } from '../../components/report.js';
 import { userDataText } from '../../components/policy/policies.js';
 import { REPO_ROOT } from '../../scripts/lib/stacks.js';
-import { exampleConfig, registeredResources, valueOf } from './helpers.js';
+import { exampleConfig, refusedRegistrations, registeredResources, valueOf } from './helpers.js';
 
 let stack: AwsVoiceStack;
 beforeAll(async () => {
@@ -30,6 +30,11 @@ async function secretValues(): Promise<string[]> {
 }
 
 describe('secrets', () => {
+  it('AWS would accept every resource of the large stack', () => {
+    expect(registeredResources().length).toBeGreaterThan(50);
+    expect(refusedRegistrations()).toEqual([]);
+  });
+
   it('keeps the API secret a Pulumi secret, and names (URLs, ARNs, the key id) plain', async () => {
     expect(await pulumi.isSecret(stack.apiSecret)).toBe(true);
     expect(await pulumi.isSecret(stack.secretArns.livekitApiSecret)).toBe(false);

@@ -6,5 +6,7 @@
  */
 import { installMocks, type RecordedResource } from '../../scripts/lib/pulumi-mocks.js';
 
-const { resources } = await installMocks({ project: 'voice-agent-infra', stack: 'test', region: 'us-east-1' });
+const { resources, refusals } = await installMocks({ project: 'voice-agent-infra', stack: 'test', region: 'us-east-1' });
 (globalThis as { __voiceAgentMockResources?: RecordedResource[] }).__voiceAgentMockResources = resources;
+// Registrations AWS would refuse (components/aws/aws-rules.ts), for tests to assert on.
+(globalThis as { __voiceAgentMockRefusals?: Error[] }).__voiceAgentMockRefusals = refusals;

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +17,9 @@ import {
   SYSTEMD_UNIT,
   UDP_BUFFER_SYSCTL,
   USER_DATA_MAX_BYTES,
+  gzipUserData,
+  IMAGE_WATCH_UNIT,
+  renderSystemdUnit,
 } from '../../components/livekit/index.js';
 import { nodeArgs } from './livekit-fixtures.js';
 
@@ -96,7 +101,11 @@ describe('cloud-init content', () => {
     expect(text.startsWith('#cloud-config\n')).toBe(true);
     // `cloud-init schema` lets unknown top-level keys through: pin them here.
     expect(Object.keys(config).sort()).toEqual(['package_update', 'package_upgrade', 'packages', 'runcmd', 'snap', 'write_files']);
-    expect(Buffer.byteLength(text)).toBeLessThan(USER_DATA_MAX_BYTES);
+    // EC2 counts what it is sent: the gzip-compressed text (cloud-init decompresses it).
+    expect(gzipUserData(text).length).toBeLessThan(USER_DATA_MAX_BYTES);
+    // Room to spare for more services (the LiveKit SIP service comes next).
+    expect(gzipUserData(text).length).toBeLessThan(USER_DATA_MAX_BYTES / 2);
+    expect(gunzipSync(gzipUserData(text)).toString('utf8')).toBe(text);
   });
 
   it('installs Docker and the compose plugin from Ubuntu’s archive and the AWS CLI snap (the AMI family is Ubuntu 24.04)', () => {
@@ -108,9 +117,10 @@ describe('cloud-init content', () => {
     expect(config.snap).toEqual({ commands: [['snap', 'install', 'aws-cli', '--classic']] });
   });
 
+  const imageWatch = [NODE_FILES.imageWatchScript, `/etc/systemd/system/${IMAGE_WATCH_UNIT}.service`, `/etc/systemd/system/${IMAGE_WATCH_UNIT}.timer`];
   it.each([
-    ['small', [NODE_FILES.livekitConfig, NODE_FILES.caddyConfig]],
-    ['livekit-mid', [NODE_FILES.livekitConfig]],
+    ['small', [NODE_FILES.livekitConfig, NODE_FILES.caddyConfig, ...imageWatch]],
+    ['livekit-mid', [NODE_FILES.livekitConfig, ...imageWatch]],
     ['livekit-large', [NODE_FILES.livekitConfig]],
     ['agent', []],
   ] as const)('%s writes the config files it runs, the compose file, boot script, unit and sysctl', (role, configs) => {
@@ -143,21 +153,33 @@ describe('cloud-init content', () => {
     const unit = file(files, `/etc/systemd/system/${SYSTEMD_UNIT}`).content;
     expect(unit).toMatch(/^LimitNOFILE=500000$/m);
     expect(unit).toMatch(new RegExp(`^ExecStartPre=${NODE_FILES.bootScript}$`, 'm'));
-    expect(unit).toMatch(new RegExp(`^ExecStart=/usr/bin/docker compose --file ${NODE_FILES.compose} up`, 'm'));
+    // The single node interpolates AGENT_IMAGE from the env file boot.sh writes from the SSM parameter.
+    expect(unit).toMatch(new RegExp(`^ExecStart=/usr/bin/docker compose --file ${NODE_FILES.compose} --env-file ${NODE_FILES.imageEnv} up`, 'm'));
+    expect(unit).toMatch(new RegExp(`^ExecStartPre=/usr/bin/docker compose --file ${NODE_FILES.compose} --env-file ${NODE_FILES.imageEnv} down`, 'm'));
+    expect(renderSystemdUnit('agent', 600)).toMatch(new RegExp(`^ExecStart=/usr/bin/docker compose --file ${NODE_FILES.compose} up`, 'm'));
     expect(unit.indexOf(`ExecStartPre=${NODE_FILES.bootScript}`)).toBeLessThan(unit.indexOf('ExecStart='));
     expect(unit).toMatch(/^Requires=docker\.service$/m);
     expect(unit).toMatch(/^Restart=always$/m);
     // Long enough for LiveKit and the worker to drain (600 s by default) before systemd kills them.
-    expect(unit).toMatch(/^TimeoutStopSec=660$/m);
+    expect(unit).toMatch(/^TimeoutStopSec=690$/m);
     expect(config.runcmd).toEqual([
       ['sysctl', '-p', NODE_FILES.sysctl],
       ['systemctl', 'daemon-reload'],
       ['systemctl', 'enable', '--now', SYSTEMD_UNIT],
+      ['systemctl', 'enable', '--now', `${IMAGE_WATCH_UNIT}.timer`],
     ]);
+    // The image roll runs only while the node runs, every minute, and may last as long as a drain.
+    const watch = file(files, `/etc/systemd/system/${IMAGE_WATCH_UNIT}.service`).content;
+    expect(watch).toMatch(new RegExp(`^Requisite=${SYSTEMD_UNIT}$`, 'm'));
+    expect(watch).toMatch(new RegExp(`^ExecStart=${NODE_FILES.imageWatchScript}$`, 'm'));
+    expect(watch).toMatch(/^TimeoutStartSec=960$/m);
+    expect(file(files, `/etc/systemd/system/${IMAGE_WATCH_UNIT}.timer`).content).toMatch(/^OnUnitInactiveSec=1min$/m);
+    expect(userData('agent').config.runcmd).not.toContainEqual(['systemctl', 'enable', '--now', `${IMAGE_WATCH_UNIT}.timer`]);
   });
 
-  it('throws, naming the limit, when the user data would exceed 16 KiB', () => {
-    const huge = { ...nodeArgs('agent'), extraEnvironment: { NOTE: 'x'.repeat(USER_DATA_MAX_BYTES) } } as CloudInitArgs;
+  it('throws, naming the limit, when the user data would exceed 16 KiB even compressed', () => {
+    // Random text does not compress: 24 KiB of hex stays over the limit after gzip.
+    const huge = { ...nodeArgs('agent'), extraEnvironment: { NOTE: randomBytes(USER_DATA_MAX_BYTES * 1.5).toString('base64') } } as CloudInitArgs;
     expect(() => renderCloudInit(huge)).toThrow(/16384-byte limit/);
   });
 

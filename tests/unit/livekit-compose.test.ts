@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
+  AGENT_CLOSE_SECONDS,
+  AGENT_IMAGE_VARIABLE,
   assertPinnedImage,
+  callHoldingServices,
+  DATA_DIR,
+  DRAIN_HOOK_NAME,
   type ComposeArgs,
   type ComposeFile,
   type ComposeService,
@@ -41,8 +46,8 @@ describe('compose: services per role', () => {
   it.each([
     ['small', ['caddy', 'livekit', 'redis', 'intake', 'dispatcher', 'agent']],
     ['livekit-mid', ['livekit', 'redis', 'intake', 'dispatcher']],
-    ['livekit-large', ['livekit', 'intake', 'dispatcher']],
-    ['agent', ['agent']],
+    ['livekit-large', ['livekit', 'intake', 'dispatcher', 'drain-watch']],
+    ['agent', ['agent', 'drain-watch']],
   ] as const)('%s runs exactly %j', (role, expected) => {
     expect(Object.keys(rendered(role).services)).toEqual(expected);
     expect(servicesFor(role)).toEqual(expected);
@@ -104,14 +109,19 @@ describe('compose: pinned versions', () => {
 });
 
 describe('compose: Redis', () => {
-  it.each(['small', 'livekit-mid'] as const)('%s: AOF with fsync every second and noeviction (BullMQ), data on a volume', (role) => {
+  it.each(['small', 'livekit-mid'] as const)('%s: AOF with fsync every second and noeviction (BullMQ), data on the node data volume', (role) => {
     const file = rendered(role);
     const command = redisCommand(file);
     expect(command).toMatch(/--appendonly yes(\s|$)/);
     expect(command).toMatch(/--appendfsync everysec(\s|$)/);
     expect(command).toMatch(/--maxmemory-policy noeviction(\s|$)/);
-    expect(service(file, 'redis').volumes).toEqual(['redis-data:/data']);
-    expect(file.volumes).toHaveProperty('redis-data');
+    // The AOF lives on the EBS data volume a replacement instance reattaches, not on the root disk.
+    expect(service(file, 'redis').volumes).toEqual([`${DATA_DIR}/redis:/data`]);
+    expect(file.volumes ?? {}).not.toHaveProperty('redis-data');
+  });
+
+  it("small: Caddy's certificates live on the data volume too (ACME rate limits a re-issue)", () => {
+    expect(service(rendered('small'), 'caddy').volumes).toContain(`${DATA_DIR}/caddy:/data`);
   });
 
   it.each(['small', 'livekit-mid'] as const)('%s: bound to named addresses, never to all interfaces', (role) => {
@@ -195,12 +205,34 @@ describe('compose: secrets and environment', () => {
 });
 
 describe('compose: lifecycle and logs', () => {
-  it('LiveKit gets 500000 open files in its container and a drain period; the worker drains calls too', () => {
+  it('LiveKit gets 500000 open files in its container and a drain period; the worker drains calls too, with time to close', () => {
     const file = rendered('small', { drainSeconds: 900 });
     expect(service(file, 'livekit').ulimits).toEqual({ nofile: { soft: 500000, hard: 500000 } });
     expect(service(file, 'livekit').stop_grace_period).toBe('900s');
-    expect(service(file, 'agent').stop_grace_period).toBe('900s');
+    // Docker's default (10 s) would kill a draining worker: its own drain deadline, plus its close time.
+    expect(service(file, 'agent').environment?.AGENT_DRAIN_TIMEOUT_SECONDS).toBe('900');
+    expect(service(file, 'agent').stop_grace_period).toBe(`${900 + AGENT_CLOSE_SECONDS}s`);
     expect(service(file, 'dispatcher').stop_grace_period).toBe('30s');
+  });
+
+  it.each([
+    ['agent', 'agent', 600 + AGENT_CLOSE_SECONDS],
+    ['livekit-large', 'livekit', 600],
+  ] as const)('%s: the drain watcher stops %s (its stop_grace_period) through the Docker socket, as root, on the host network', (role, drained, seconds) => {
+    const file = rendered(role);
+    const watch = service(file, 'drain-watch');
+    expect(watch).toMatchObject({ image: AGENT_IMAGE, command: ['drain-watch'], network_mode: 'host', user: '0:0', volumes: ['/var/run/docker.sock:/var/run/docker.sock'] });
+    expect(watch.environment).toEqual({ DRAIN_SERVICES: drained, DRAIN_SECONDS: String(seconds), LIFECYCLE_HOOK_NAME: DRAIN_HOOK_NAME, COMPOSE_PROJECT: file.name });
+    expect(service(file, drained).stop_grace_period).toBe(`${seconds}s`);
+    // Only the call-holding service: a terminating LiveKit node keeps its intake for the room_finished webhooks.
+    expect(callHoldingServices(role)).toEqual([drained]);
+  });
+
+  it('the single node takes its agent image from AGENT_IMAGE; an SSM parameter is refused elsewhere', () => {
+    const file = rendered('livekit-mid', { agentImage: { ssmParameter: '/voice-agent/mid/agent-image', region: 'us-east-1' } });
+    for (const name of ['intake', 'dispatcher'] as const) expect(service(file, name).image).toBe(AGENT_IMAGE_VARIABLE);
+    expect(() => renderCompose(composeArgs('agent', { agentImage: { ssmParameter: '/voice-agent/mid/agent-image', region: 'us-east-1' } }))).toThrow(/single node/);
+    expect(() => renderCompose(composeArgs('small', { agentImage: { ssmParameter: 'voice-agent/x', region: 'us-east-1' } }))).toThrow(/SSM parameter name/);
   });
 
   it('queue roles start after Redis and LiveKit on LiveKit nodes', () => {

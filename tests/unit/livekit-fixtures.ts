@@ -9,6 +9,11 @@ export const REGION = 'us-east-1';
 export const API_KEY = 'APIb3x9kQ2';
 export const AGENT_IMAGE = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/voice-agent:1.4.0`;
 export const ELASTICACHE_HOST = 'master.vai-large.abc123.use1.cache.amazonaws.com';
+/** The single node's agent image parameter, and what the fake SSM holds in it. */
+export const IMAGE_PARAMETER = { ssmParameter: '/voice-agent/test/agent-image', region: REGION } as const;
+export const DATA_VOLUME_ID = 'vol-0123456789abcdef0';
+/** The single node's Elastic IP (livekit.yaml rtc.node_ip). */
+export const NODE_IP = '203.0.113.45';
 
 export function arn(name: string, region = REGION): SecretArn {
   return secretArn(`arn:aws:secretsmanager:${region}:${ACCOUNT}:secret:voice-agent/${name}-AbCdEf`);
@@ -52,14 +57,25 @@ export function nodeArgs(role: NodeRole): CloudInitArgs {
       return {
         ...base,
         role,
+        agentImage: IMAGE_PARAMETER,
+        dataVolumeId: DATA_VOLUME_ID,
         domain: 'voice.example.com',
         acmeEmail: 'ops@example.com',
-        livekit,
+        livekit: { ...livekit, nodeIp: NODE_IP },
         intakeTokenArn: ARNS.intakeToken,
         fleetCapacitySessions: 20,
       };
     case 'livekit-mid':
-      return { ...base, role, livekit, intakeTokenArn: ARNS.intakeToken, redisAuthTokenArn: ARNS.redisAuthToken, redisMaxMemoryMiB: 2048 };
+      return {
+        ...base,
+        role,
+        agentImage: IMAGE_PARAMETER,
+        dataVolumeId: DATA_VOLUME_ID,
+        livekit: { ...livekit, nodeIp: NODE_IP },
+        intakeTokenArn: ARNS.intakeToken,
+        redisAuthTokenArn: ARNS.redisAuthToken,
+        redisMaxMemoryMiB: 2048,
+      };
     case 'livekit-large':
       return {
         ...base,

@@ -15,6 +15,7 @@ import {
   type CloudInitArgs,
   type ComposeFile,
   isSecretArn,
+  isSingleNode,
   NODE_DIR,
   NODE_FILES,
   NODE_ROLES,
@@ -23,7 +24,7 @@ import {
   secretArn,
   type SecretArn,
 } from '../../components/livekit/index.js';
-import { API_KEY, ARNS, ELASTICACHE_HOST, nodeArgs, SAMPLE_SECRETS, SECRET_BY_ARN } from './livekit-fixtures.js';
+import { AGENT_IMAGE, API_KEY, ARNS, DATA_VOLUME_ID, ELASTICACHE_HOST, IMAGE_PARAMETER, nodeArgs, SAMPLE_SECRETS, SECRET_BY_ARN } from './livekit-fixtures.js';
 
 interface WriteFile {
   path: string;
@@ -50,6 +51,15 @@ if [[ "$1 $2" == "secretsmanager get-secret-value" ]]; then
 elif [[ "$1 $2" == "ecr get-login-password" ]]; then
   echo "ecr $*" >>"$STUB_LOG"
   echo ecr-login-password
+elif [[ "$1 $2" == "ssm get-parameter" ]]; then
+  shift 2
+  while [[ $# -gt 0 ]]; do
+    case $1 in --name) name=$2; shift 2 ;; --region) region=$2; shift 2 ;; *) shift ;; esac
+  done
+  echo "ssm region=$region name=$name" >>"$STUB_LOG"
+  file="$STUB_PARAMETERS/\${name//\\//_}"
+  [[ -f $file ]] || { echo "ParameterNotFound: $name" >&2; exit 254; }
+  printf '%s\n' "$(cat "$file")"
 else
   exit 2
 fi
@@ -67,6 +77,11 @@ exit 22
 echo "docker $* stdin=$(cat)" >>"$STUB_LOG"
 `,
   sleep: '#!/bin/bash\nexit 0\n',
+  // The data volume: a blank one (blkid finds no file system, exit 2) unless STUB_FSTYPE names one.
+  blkid: '#!/bin/bash\necho "blkid $*" >>"$STUB_LOG"\n[[ -n ${STUB_FSTYPE:-} ]] || exit 2\necho "$STUB_FSTYPE"\n',
+  'mkfs.ext4': '#!/bin/bash\necho "mkfs.ext4 $*" >>"$STUB_LOG"\n',
+  mount: '#!/bin/bash\necho "mount $*" >>"$STUB_LOG"\n',
+  mountpoint: '#!/bin/bash\nexit 1\n',
 };
 
 interface BootRun {
@@ -90,22 +105,50 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+interface NodeWorld {
+  /** What the fake SSM holds in the image parameter (null: no such parameter). */
+  image?: string | null;
+  /** The data volume is attached (its device exists). */
+  volumeAttached?: boolean;
+  /** File system blkid finds on it; none: blank. */
+  fstype?: string;
+}
+
 let runs = 0;
-function runBoot(args: CloudInitArgs, secrets: Record<string, string> = SECRET_BY_ARN): BootRun {
+function prepareNode(world: NodeWorld, secrets: Record<string, string>): { root: string; log: string; env: Record<string, string> } {
   const root = join(work, `node-${++runs}`);
   const secretDir = join(root, 'secrets-manager');
+  const parameterDir = join(root, 'ssm');
+  const deviceDir = join(root, 'dev');
   mkdirSync(secretDir, { recursive: true });
+  mkdirSync(parameterDir, { recursive: true });
+  mkdirSync(deviceDir, { recursive: true });
   for (const [arn, value] of Object.entries(secrets)) writeFileSync(join(secretDir, arn.replace(/[:/]/g, '_')), value);
-  const script = writtenFiles(args).get(NODE_FILES.bootScript)!;
-  writeFileSync(join(root, 'boot.sh'), script);
+  const image = world.image === undefined ? AGENT_IMAGE : world.image;
+  if (image !== null) writeFileSync(join(parameterDir, IMAGE_PARAMETER.ssmParameter.replaceAll('/', '_')), image);
+  if (world.volumeAttached ?? true) writeFileSync(join(deviceDir, `nvme-Amazon_Elastic_Block_Store_${DATA_VOLUME_ID.replace('-', '')}`), '');
   const log = join(root, 'stub.log');
   writeFileSync(log, '');
-  const result = spawnSync('bash', [join(root, 'boot.sh')], {
-    encoding: 'utf8',
-    env: { PATH: `${join(work, 'bin')}:${process.env.PATH}`, VOICE_AGENT_ROOT: root, STUB_SECRETS: secretDir, STUB_LOG: log },
-  });
+  const env: Record<string, string> = {
+    PATH: `${join(work, 'bin')}:${process.env.PATH}`,
+    VOICE_AGENT_ROOT: root,
+    VOICE_AGENT_DEVICES: deviceDir,
+    VOICE_AGENT_DATA: join(root, 'data'),
+    STUB_SECRETS: secretDir,
+    STUB_PARAMETERS: parameterDir,
+    STUB_LOG: log,
+    ...(world.fstype ? { STUB_FSTYPE: world.fstype } : {}),
+  };
+  return { root, log, env };
+}
+
+function runBoot(args: CloudInitArgs, secrets: Record<string, string> = SECRET_BY_ARN, world: NodeWorld = {}): BootRun {
+  const { root, log, env: runEnv } = prepareNode(world, secrets);
+  const script = writtenFiles(args).get(NODE_FILES.bootScript)!;
+  writeFileSync(join(root, 'boot.sh'), script);
+  const result = spawnSync('bash', [join(root, 'boot.sh')], { encoding: 'utf8', env: runEnv });
   const env = new Map<string, Map<string, string>>();
-  for (const name of ['livekit.env', 'agent.env', 'redis.env']) {
+  for (const name of ['livekit.env', 'agent.env', 'redis.env', 'image.env']) {
     const path = join(root, 'run', name);
     if (existsSync(path)) env.set(`${NODE_FILES.runDir}/${name}`, parseEnvFile(readFileSync(path, 'utf8')));
   }
@@ -138,10 +181,11 @@ describe('boot.sh fills the placeholders from Secrets Manager', () => {
     const want = new Map<string, readonly string[]>([[NODE_FILES.agentEnv, expected.agent]]);
     if (expected.livekit) want.set(NODE_FILES.livekitEnv, expected.livekit);
     if (expected.redis) want.set(NODE_FILES.redisEnv, expected.redis);
+    if (isSingleNode(role)) want.set(NODE_FILES.imageEnv, ['AGENT_IMAGE']);
     expect([...run.env.keys()].sort()).toEqual([...want.keys()].sort());
     for (const [path, names] of want) expect([...envOf(run, path).keys()], path).toEqual([...names]);
     expect(statSync(join(run.root, 'run')).mode & 0o777).toBe(0o700);
-    for (const name of ['livekit.env', 'agent.env', 'redis.env']) {
+    for (const name of ['livekit.env', 'agent.env', 'redis.env', 'image.env']) {
       const path = join(run.root, 'run', name);
       if (existsSync(path)) expect(statSync(path).mode & 0o777, name).toBe(0o600);
     }
@@ -197,7 +241,7 @@ describe('boot.sh fills the placeholders from Secrets Manager', () => {
   });
 
   it('no docker login for an image outside ECR', () => {
-    const run = runBoot({ ...nodeArgs('agent'), agentImage: 'ghcr.io/acme/voice-agent:1.4.0' });
+    const run = runBoot({ ...nodeArgs('agent'), agentImage: 'ghcr.io/acme/voice-agent:1.4.0' } as CloudInitArgs);
     expect(run.status, run.stderr).toBe(0);
     expect(run.log).not.toContain('docker login');
   });
@@ -265,5 +309,102 @@ describe('no secret in rendered files', () => {
   it('the node directory the boot script defaults to is the one compose and the unit use', () => {
     expect(writtenFiles(nodeArgs('small')).get(NODE_FILES.bootScript)).toContain(`ROOT="\${VOICE_AGENT_ROOT:-${NODE_DIR}}"`);
     expect(NODE_FILES.runDir).toBe(`${NODE_DIR}/run`);
+  });
+});
+
+describe('the single node (small, mid): data volume and agent image parameter', () => {
+  it.each(['small', 'livekit-mid'] as const)('%s: mounts the data volume found by its id, and makes a file system only on a blank one', (role) => {
+    const blank = runBoot(nodeArgs(role));
+    expect(blank.status, blank.stderr).toBe(0);
+    const device = join(blank.root, 'dev', `nvme-Amazon_Elastic_Block_Store_${DATA_VOLUME_ID.replace('-', '')}`);
+    expect(blank.log).toContain(`mkfs.ext4 -q -L voice-data ${device}`);
+    expect(blank.log).toContain(`mount -o noatime ${device} ${join(blank.root, 'data')}`);
+    expect(existsSync(join(blank.root, 'data', role === 'small' ? 'caddy' : 'redis'))).toBe(true);
+
+    // A replacement instance finds the file system the first one made: it must never format it again.
+    const reattached = runBoot(nodeArgs(role), SECRET_BY_ARN, { fstype: 'ext4' });
+    expect(reattached.status, reattached.stderr).toBe(0);
+    expect(reattached.log).not.toContain('mkfs');
+    expect(reattached.log).toContain('mount -o noatime');
+  });
+
+  it('fails, writing nothing, while the data volume is not attached (systemd retries the unit)', () => {
+    const run = runBoot(nodeArgs('small'), SECRET_BY_ARN, { volumeAttached: false });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain(`data volume ${DATA_VOLUME_ID} is not attached`);
+    expect(run.env.size).toBe(0);
+  });
+
+  it('reads the agent image from its SSM parameter into image.env (compose interpolates it), and logs docker in to its registry', () => {
+    const run = runBoot(nodeArgs('livekit-mid'));
+    expect(run.status, run.stderr).toBe(0);
+    expect(Object.fromEntries(envOf(run, NODE_FILES.imageEnv))).toEqual({ AGENT_IMAGE });
+    expect(run.log).toContain(`ssm region=${IMAGE_PARAMETER.region} name=${IMAGE_PARAMETER.ssmParameter}`);
+    expect(run.log).toContain('docker login --username AWS --password-stdin 123456789012.dkr.ecr.us-east-1.amazonaws.com');
+    const compose = parse(writtenFiles(nodeArgs('livekit-mid')).get(NODE_FILES.compose)!) as ComposeFile;
+    for (const name of ['intake', 'dispatcher'] as const) expect(compose.services[name]!.image).toMatch(/^\$\{AGENT_IMAGE:\?/);
+  });
+
+  it.each([
+    ['a moving tag', '123456789012.dkr.ecr.us-east-1.amazonaws.com/voice-agent:latest'],
+    ['no tag or digest', '123456789012.dkr.ecr.us-east-1.amazonaws.com/voice-agent'],
+    ['shell syntax', 'voice-agent:1.0;reboot'],
+  ])('refuses %s in the image parameter, writing nothing', (_name, image) => {
+    const run = runBoot(nodeArgs('small'), SECRET_BY_ARN, { image });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain('the agent image parameter holds no pinned image reference');
+    expect(run.env.size).toBe(0);
+  });
+
+  it('the single node user data holds the parameter name, not the image: a new image changes nothing in it', () => {
+    for (const role of ['small', 'livekit-mid'] as const) {
+      const text = renderCloudInit(nodeArgs(role));
+      expect(text).not.toContain(AGENT_IMAGE);
+      expect(text).toContain(IMAGE_PARAMETER.ssmParameter);
+    }
+    for (const role of ['agent', 'livekit-large'] as const) expect(writtenFiles(nodeArgs(role)).has(NODE_FILES.imageWatchScript), role).toBe(false);
+  });
+});
+
+describe('image-watch.sh rolls the single node to a new agent image', () => {
+  const NEW_IMAGE = `${AGENT_IMAGE.replace(/:[^:]+$/, '')}:1.5.0@sha256:${'a'.repeat(64)}`;
+
+  function runWatch(role: 'small' | 'livekit-mid', parameter: string, current: string | null) {
+    const { root, log, env } = prepareNode({ image: parameter }, SECRET_BY_ARN);
+    mkdirSync(join(root, 'run'), { recursive: true });
+    if (current !== null) writeFileSync(join(root, 'run', 'image.env'), `AGENT_IMAGE='${current}'\n`);
+    writeFileSync(join(root, 'image-watch.sh'), writtenFiles(nodeArgs(role)).get(NODE_FILES.imageWatchScript)!);
+    const result = spawnSync('bash', [join(root, 'image-watch.sh')], { encoding: 'utf8', env });
+    const imageEnv = existsSync(join(root, 'run', 'image.env')) ? readFileSync(join(root, 'run', 'image.env'), 'utf8') : null;
+    return { status: result.status, stderr: result.stderr, stdout: result.stdout, log: readFileSync(log, 'utf8'), root, imageEnv };
+  }
+
+  it('does nothing while the parameter holds the running image', () => {
+    const run = runWatch('small', AGENT_IMAGE, AGENT_IMAGE);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.log).not.toContain('docker');
+  });
+
+  it.each([
+    ['small', 'intake dispatcher agent'],
+    ['livekit-mid', 'intake dispatcher'],
+  ] as const)('%s: pulls the new image first, records it, then lets compose recreate only the agent-image services (%s)', (role, services) => {
+    const run = runWatch(role, NEW_IMAGE, AGENT_IMAGE);
+    expect(run.status, run.stderr).toBe(0);
+    const lines = run.log.split('\n').filter((l) => l.startsWith('docker'));
+    expect(lines[0]).toMatch(/^docker login --username AWS --password-stdin 123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com/);
+    expect(lines[1]).toMatch(new RegExp(`^docker pull --quiet ${NEW_IMAGE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    expect(lines[2]).toMatch(
+      new RegExp(`^docker compose --file ${join(run.root, 'compose.yaml')} --env-file ${join(run.root, 'run', 'image.env')} up --detach --no-deps ${services} stdin=`),
+    );
+    expect(run.imageEnv).toBe(`AGENT_IMAGE='${NEW_IMAGE}'\n`);
+  });
+
+  it('refuses an unpinned image and keeps the running one', () => {
+    const run = runWatch('small', 'acme/voice-agent:latest', AGENT_IMAGE);
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain('holds no pinned image reference');
+    expect(run.imageEnv).toBe(`AGENT_IMAGE='${AGENT_IMAGE}'\n`);
+    expect(run.log).not.toContain('docker');
   });
 });

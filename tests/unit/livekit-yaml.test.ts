@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
   LIVEKIT_DOCUMENTED_KEYS,
+  LIVEKIT_SERVER_VERSION,
+  PINNED_IMAGES,
   LIVEKIT_PORTS,
   livekitConfig,
   type LivekitConfigArgs,
@@ -57,7 +59,24 @@ describe('livekit.yaml', () => {
 
   it('TURN: enabled on the TURN domain with both ports set and TLS terminated in front (external_tls)', () => {
     const parsed = parse(renderLivekitConfig(singleNode));
-    expect(at(parsed, 'turn')).toEqual({ enabled: true, domain: 'turn.voice.example.com', tls_port: 5349, udp_port: 3478, external_tls: true });
+    expect(at(parsed, 'turn')).toEqual({ enabled: true, domain: 'turn.voice.example.com', tls_port: 5349, udp_port: 3478, external_tls: true, ttl_seconds: 300 });
+  });
+
+  it('pins a LiveKit release of at least 1.12 (TURN refuses private peers, credentials expire) in one place', () => {
+    const [major, minor] = LIVEKIT_SERVER_VERSION.replace(/^v/, '').split('.').map(Number) as [number, number];
+    expect(major > 1 || (major === 1 && minor >= 12)).toBe(true);
+    expect(PINNED_IMAGES.livekit).toBe(`livekit/livekit-server:${LIVEKIT_SERVER_VERSION}`);
+  });
+
+  it('a single node names its public address (the Elastic IP) instead of discovering it over STUN', () => {
+    const parsed = parse(renderLivekitConfig({ ...singleNode, nodeIp: '203.0.113.45' }));
+    expect(at(parsed, 'rtc.node_ip')).toBe('203.0.113.45');
+    // LiveKit reads node_ip only when use_external_ip is off (config-sample.yaml).
+    expect(at(parsed, 'rtc.use_external_ip')).toBe(false);
+    expect(at(parse(renderLivekitConfig(singleNode)), 'rtc.use_external_ip')).toBe(true);
+    for (const bad of ['10.0.1.5', '172.20.0.1', '192.168.1.1', '127.0.0.1', '169.254.169.254', '999.1.1.1', 'eip']) {
+      expect(() => livekitConfig({ ...singleNode, nodeIp: bad }), bad).toThrow(/nodeIp must be the node's public IPv4 address/);
+    }
   });
 
   it('webhooks go to the intake on the same node, signed with the API key', () => {

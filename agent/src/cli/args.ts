@@ -4,7 +4,7 @@
  */
 import { parseArgs as parseNodeArgs } from 'node:util';
 
-export type Role = 'intake' | 'dispatcher' | 'all' | 'agent';
+export type Role = 'intake' | 'dispatcher' | 'all' | 'agent' | 'drain-watch';
 
 export type Command =
   | { kind: 'help' }
@@ -22,7 +22,7 @@ export class UsageError extends Error {
   }
 }
 
-const ROLES: readonly Role[] = ['intake', 'dispatcher', 'all', 'agent'];
+const ROLES: readonly Role[] = ['intake', 'dispatcher', 'all', 'agent', 'drain-watch'];
 
 export function parseArgs(argv: readonly string[]): Command {
   let parsed;
@@ -47,7 +47,7 @@ export function parseArgs(argv: readonly string[]): Command {
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
   const [command, sub, ...rest] = positionals;
-  if (command === undefined) throw new UsageError('missing command: one of agent, intake, dispatcher, all, queue (see voice-agent --help)');
+  if (command === undefined) throw new UsageError('missing command: one of agent, intake, dispatcher, all, drain-watch, queue (see voice-agent --help)');
 
   const noExtra = (allowed: readonly string[]) => {
     for (const flag of ['json', 'all'] as const) {
@@ -66,7 +66,7 @@ export function parseArgs(argv: readonly string[]): Command {
     return { kind: 'sip-sync', json: values.json ?? false };
   }
   if (command !== 'queue') {
-    throw new UsageError(`unknown command "${command}": use agent, intake, dispatcher, all, queue or sip-sync (see voice-agent --help)`);
+    throw new UsageError(`unknown command "${command}": use agent, intake, dispatcher, all, drain-watch, queue or sip-sync (see voice-agent --help)`);
   }
   const json = values.json ?? false;
   switch (sub) {
