@@ -176,6 +176,20 @@ export const REPLACE_ON_CHANGE: Readonly<Record<string, ResourceTypeRules>> = {
   },
   'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule': securityGroupRule(),
   'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule': securityGroupRule(),
+  'aws:ebs/volume:Volume': {
+    // size, type, iops and throughput change in place (ModifyVolume); the rest is ForceNew.
+    source: ec2('ebs_volume.go', '0073593e7d6993ba482409f4dc35438daaa79bb3'),
+    read: true,
+    replaceOn: always('availabilityZone', 'encrypted', 'kmsKeyId', 'multiAttachEnabled', 'outpostArn', 'snapshotId'),
+    replacementImpact: "the single node's data volume: a new, empty one loses Redis's AOF (the queue) and Caddy's certificates",
+    removalImpact: "the single node's data (Redis's AOF, Caddy's certificates) is deleted",
+  },
+  'aws:ec2/volumeAttachment:VolumeAttachment': {
+    // UpdateWithoutTimeout is a no-op: device, instance and volume are ForceNew.
+    source: ec2('ebs_volume_attachment.go', '1265e5841c0f7339e085729ebbaf8af06a0d2fdf'),
+    read: true,
+    replaceOn: always('deviceName', 'instanceId', 'volumeId'),
+  },
   'aws:ec2/eip:Eip': {
     source: ec2('ec2_eip.go', '01606926a0c0ab9174aec440f976a48b0baee722'),
     read: true,
