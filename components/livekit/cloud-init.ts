@@ -14,12 +14,16 @@
  * livekit-yaml.ts). Reading at every start, not once, picks up a rotated secret on restart.
  */
 import { gzipSync } from 'node:zlib';
+import { renderSipWatchService, SIP_NODE_FILES, SIP_WATCH_TIMER, SIP_WATCH_UNIT, sipTlsBootLines, sipWatchBody } from '../sip/node.js';
+import { renderSipConfig, SIP_FILES, sipConfigFillScript, type SipServiceArgs } from '../sip/sip-yaml.js';
 import { caddyConfig, renderCaddyConfig } from './caddy.js';
 import {
   AGENT_CLOSE_SECONDS,
   type AgentImageParameter,
   type ComposeArgs,
   DEFAULT_DRAIN_SECONDS,
+  assertParameterName,
+  assertRegion,
   LIVEKIT_NOFILE_LIMIT,
   renderCompose,
   servicesFor,
@@ -84,11 +88,30 @@ interface NodeArgsBase extends Omit<ComposeArgs, 'role'> {
   alertWebhookUrlArn?: SecretArn;
 }
 
+/**
+ * The LiveKit SIP service on a LiveKit node (components/sip): its config (Redis and the public
+ * address follow from the role: the node's own Redis and its Elastic IP on a single node,
+ * ElastiCache and the IMDS public address on large), and sip-watch, which syncs LiveKit's trunks
+ * and dispatch rule to the stack's declaration.
+ */
+export interface SipNodeArgs {
+  /** SIP over TLS on 5061 (and SRTP): boot.sh writes the certificate from certificateSecretArn. */
+  tls: boolean;
+  /** Secrets Manager ARN of the certificate, SecretString {"certificate": "<PEM chain>", "privateKey": "<PEM key>"}; required with tls. */
+  certificateSecretArn?: SecretArn;
+  /** The SSM parameter holding the stack's SIP declaration, and its region. */
+  declarationParameter: { name: string; region: string };
+  /** Secrets Manager ARN of the SIP credentials (components/sip sipCredentialsSecretString). */
+  credentialsSecretArn: SecretArn;
+}
+
 interface LivekitNodeArgsBase extends NodeArgsBase {
   /** livekit.yaml settings: TURN domain, room timeouts, log level. */
   livekit: LivekitServerArgs;
   /** Secrets Manager ARN of INTAKE_TOKEN, the bearer token of the intake's POST /v1/calls. */
   intakeTokenArn: SecretArn;
+  /** Answer phone calls: the LiveKit SIP service and sip-watch on this node; default none. */
+  sip?: SipNodeArgs;
 }
 
 /**
@@ -146,7 +169,10 @@ export function cloudInitConfig(args: CloudInitArgs): Record<string, unknown> {
   const files: Array<{ path: string; permissions: string; content: string }> = [
     { path: NODE_FILES.sysctl, permissions: '0644', content: renderSysctl() },
   ];
+  const sip = sipOf(args);
   if (args.role !== 'agent') files.push({ path: NODE_FILES.livekitConfig, permissions: '0644', content: renderLivekitConfig(livekitConfigArgs(args)) });
+  // The SIP service's config with placeholders (no secret): boot.sh fills the run copy.
+  if (sip) files.push({ path: SIP_FILES.template, permissions: '0644', content: renderSipConfig(sipServiceArgs(sip)) });
   if (args.role === 'small') {
     files.push({ path: NODE_FILES.caddyConfig, permissions: '0644', content: renderCaddyConfig(caddyArgs(args)) });
   }
@@ -154,8 +180,15 @@ export function cloudInitConfig(args: CloudInitArgs): Record<string, unknown> {
   files.push(
     { path: NODE_FILES.compose, permissions: '0644', content: renderCompose(composeArgs(args)) },
     { path: NODE_FILES.bootScript, permissions: '0700', content: renderBootScript(args) },
-    { path: `/etc/systemd/system/${SYSTEMD_UNIT}`, permissions: '0644', content: renderSystemdUnit(args.role, drainSeconds) },
+    { path: `/etc/systemd/system/${SYSTEMD_UNIT}`, permissions: '0644', content: renderSystemdUnit(args.role, drainSeconds, servicesFor(args.role, { sip: sip !== undefined })) },
   );
+  if (sip) {
+    files.push(
+      { path: SIP_NODE_FILES.watchScript, permissions: '0700', content: renderSipWatchScript(sip) },
+      { path: `/etc/systemd/system/${SIP_WATCH_UNIT}.service`, permissions: '0644', content: renderSipWatchService({ systemdUnit: SYSTEMD_UNIT }) },
+      { path: `/etc/systemd/system/${SIP_WATCH_UNIT}.timer`, permissions: '0644', content: SIP_WATCH_TIMER },
+    );
+  }
   if (isSingleNode(args.role)) {
     files.push(
       { path: NODE_FILES.imageWatchScript, permissions: '0700', content: renderImageWatchScript(args as SmallNodeArgs | LivekitMidNodeArgs) },
@@ -175,6 +208,7 @@ export function cloudInitConfig(args: CloudInitArgs): Record<string, unknown> {
       ['systemctl', 'daemon-reload'],
       ['systemctl', 'enable', '--now', SYSTEMD_UNIT],
       ...(isSingleNode(args.role) ? [['systemctl', 'enable', '--now', `${IMAGE_WATCH_UNIT}.timer`]] : []),
+      ...(sip ? [['systemctl', 'enable', '--now', `${SIP_WATCH_UNIT}.timer`]] : []),
     ],
   };
 }
@@ -210,11 +244,11 @@ export function composeCommand(role: NodeRole): string {
 }
 
 /** The systemd unit running docker compose for the node. */
-export function renderSystemdUnit(role: NodeRole, drainSeconds: number): string {
+export function renderSystemdUnit(role: NodeRole, drainSeconds: number, services: readonly string[] = servicesFor(role)): string {
   const compose = composeCommand(role);
   return [
     '[Unit]',
-    `Description=voice-agent-infra ${role}: ${servicesFor(role).join(', ')} in docker compose`,
+    `Description=voice-agent-infra ${role}: ${services.join(', ')} in docker compose`,
     'Requires=docker.service',
     'After=docker.service network-online.target',
     'Wants=network-online.target',
@@ -252,8 +286,60 @@ function livekitConfigArgs(args: SmallNodeArgs | LivekitMidNodeArgs | LivekitLar
     apiKey: args.livekitApiKey,
     // Every tier runs the intake on the LiveKit node: webhooks stay on loopback.
     webhookUrls: [localIntakeWebhookUrl(args.intakePort)],
-    ...(args.role === 'livekit-large' ? { redis: { address: `${args.redis.host}:${args.redis.port ?? REDIS_PORT}` } } : {}),
+    ...(args.role === 'livekit-large'
+      ? { redis: { address: `${args.redis.host}:${args.redis.port ?? REDIS_PORT}` } }
+      : args.sip
+        ? // The SIP API needs LiveKit in Redis mode, on the node's own Redis (AUTH on mid).
+          { redis: { address: `127.0.0.1:${REDIS_PORT}`, kind: 'node' as const, auth: args.role === 'livekit-mid' } }
+        : {}),
   };
+}
+
+type LivekitRoleArgs = SmallNodeArgs | LivekitMidNodeArgs | LivekitLargeNodeArgs;
+
+/** The node's SIP settings with its role, or undefined when it runs no SIP service. */
+function sipOf(args: CloudInitArgs): (LivekitRoleArgs & { sip: SipNodeArgs }) | undefined {
+  if (args.sip === undefined) return undefined;
+  if (args.role === 'agent') throw new Error('sip applies to LiveKit roles (small, livekit-mid, livekit-large), not to role agent');
+  return args as LivekitRoleArgs & { sip: SipNodeArgs };
+}
+
+/** The SIP service's config for the node: the same Redis as LiveKit, the node's public address. */
+function sipServiceArgs(args: LivekitRoleArgs & { sip: SipNodeArgs }): SipServiceArgs {
+  const tls = args.sip.tls ? { tls: { certFile: `${SIP_FILES.containerTlsDir}/cert.pem`, keyFile: `${SIP_FILES.containerTlsDir}/key.pem` } } : {};
+  if (args.role === 'livekit-large') {
+    // Autoscaled nodes learn their public address at boot (IMDS public-ipv4).
+    return { apiKey: args.livekitApiKey, redis: { host: args.redis.host, port: args.redis.port ?? REDIS_PORT, tls: true, auth: true }, publicIp: 'imds', ...tls };
+  }
+  if (args.livekit.nodeIp === undefined) throw new Error(`role ${args.role} with sip needs livekit.nodeIp (the Elastic IP the SIP service advertises)`);
+  return { apiKey: args.livekitApiKey, redis: { host: '127.0.0.1', port: REDIS_PORT, tls: false, auth: args.role === 'livekit-mid' }, publicIp: args.livekit.nodeIp, ...tls };
+}
+
+/** sip-watch.sh: syncs LiveKit's SIP objects to the stack's declaration (components/sip/node.ts). */
+export function renderSipWatchScript(args: LivekitRoleArgs & { sip: SipNodeArgs }): string {
+  return [
+    '#!/bin/bash',
+    `# voice-agent-infra SIP objects (${SIP_WATCH_UNIT}.timer), role ${args.role}.`,
+    "# Runs `voice-agent sip-sync` when the stack's SIP declaration or credentials changed, and after every start.",
+    '# Never `set -x`: the credentials pass through here.',
+    'set -euo pipefail',
+    'export LC_ALL=C PATH="$PATH:/snap/bin"',
+    'umask 077',
+    `ROOT="\${VOICE_AGENT_ROOT:-${NODE_DIR}}"`,
+    'RUN="$ROOT/run"',
+    'fail() { echo "voice-agent sip-watch: $*" >&2; exit 1; }',
+    '',
+    ...SHELL_IMAGE_FUNCTIONS,
+    ...sipWatchBody({
+      declarationParameter: args.sip.declarationParameter,
+      credentialsSecretArn: args.sip.credentialsSecretArn,
+      credentialsRegion: regionOfSecretArn(args.sip.credentialsSecretArn),
+      agentImage: isSingleNode(args.role) ? 'image-env' : (args.agentImage as string),
+      livekitApiKey: args.livekitApiKey,
+      ...(args.cloudWatchLogs ? { cloudWatchLogs: args.cloudWatchLogs } : {}),
+    }),
+    '',
+  ].join('\n');
 }
 
 function caddyArgs(args: SmallNodeArgs) {
@@ -276,6 +362,7 @@ const COMPOSE_ARG_KEYS = [
   'redisMaxMemoryMiB',
   'cloudWatchLogs',
   'images',
+  'sip',
 ] as const satisfies ReadonlyArray<keyof ComposeArgs>;
 // Fails to compile when ComposeArgs gains a key that the list above does not pass on.
 const _allComposeKeys: Exclude<keyof ComposeArgs, 'role' | (typeof COMPOSE_ARG_KEYS)[number]> extends never ? true : never = true;
@@ -302,6 +389,7 @@ export function renderBootScript(args: CloudInitArgs): string {
   if (args.role === 'livekit-mid') read('REDIS_PASSWORD', args.redisAuthTokenArn);
   if (args.role === 'livekit-large' || args.role === 'agent') read('REDIS_PASSWORD', args.redis.authTokenArn);
 
+  const sip = sipOf(args);
   const derive: string[] = [];
   if (runsLivekit(args.role)) {
     // Double-quoted YAML: LiveKit parses LIVEKIT_KEYS as a YAML map, and the secret may hold YAML syntax.
@@ -309,8 +397,17 @@ export function renderBootScript(args: CloudInitArgs): string {
   }
   derive.push(`REDIS_URL=${redisUrlExpression(args)}`);
   if (args.role === 'livekit-mid') derive.push('NODE_PRIVATE_IP=$(imds local-ipv4)');
+  // The SIP service: its config filled with the secrets just read (and on large the IMDS address),
+  // the TLS certificate, and a fresh sync of LiveKit's SIP objects after this start (sip-watch).
+  const sipLines = sip
+    ? [
+        ...sipConfigFillScript({ template: SIP_FILES.template.replace(NODE_DIR, '$ROOT'), output: SIP_FILES.config.replace(NODE_DIR, '$ROOT') }),
+        ...(sip.sip.tls ? sipTlsBootLines({ certificateSecretArn: sip.sip.certificateSecretArn!, region: regionOfSecretArn(sip.sip.certificateSecretArn!) }) : []),
+        `rm -f "${SIP_NODE_FILES.applied.replace(NODE_DIR, '$ROOT')}"`,
+      ]
+    : [];
 
-  const envFiles = bootEnvFiles(args.role, { alertWebhook: args.alertWebhookUrlArn !== undefined });
+  const envFiles = bootEnvFiles(args.role, { alertWebhook: args.alertWebhookUrlArn !== undefined, sip: sip !== undefined });
   const writes: string[] = [];
   if (envFiles.livekit) writes.push(`write_env "$RUN/livekit.env" ${envFiles.livekit.join(' ')}`);
   writes.push(`write_env "$RUN/agent.env" ${envFiles.agent.join(' ')}`);
@@ -388,6 +485,7 @@ export function renderBootScript(args: CloudInitArgs): string {
     ...image,
     ...reads,
     ...derive,
+    ...sipLines,
     ...writes,
     // Written last, with the others: a failed boot leaves no half-written state behind.
     ...(isSingleNode(args.role) ? [`write_env "$RUN/image.env" AGENT_IMAGE`] : []),
@@ -551,6 +649,17 @@ function validateSecretArgs(args: CloudInitArgs): void {
     if (args.role === 'livekit-large' && !args.redis.tls) throw new Error('redis.tls must be true on livekit-large: ElastiCache AUTH requires TLS in transit');
   }
   if (args.role === 'small') caddyConfig(caddyArgs(args));
+  const sip = sipOf(args);
+  if (sip) {
+    assertSecretArn('sip.credentialsSecretArn', sip.sip.credentialsSecretArn);
+    assertParameterName('sip.declarationParameter.name', sip.sip.declarationParameter.name);
+    assertRegion('sip.declarationParameter.region', sip.sip.declarationParameter.region);
+    if (sip.sip.tls) {
+      if (sip.sip.certificateSecretArn === undefined) throw new Error('sip.tls needs sip.certificateSecretArn (livekit/sip refuses a tls block without certificates)');
+      assertSecretArn('sip.certificateSecretArn', sip.sip.certificateSecretArn);
+    }
+    sipServiceArgs(sip);
+  }
   if (isSingleNode(args.role) && !/^vol-[0-9a-f]{8,17}$/.test(singleNode(args).dataVolumeId)) {
     throw new Error(`dataVolumeId must be an EBS volume id such as vol-0123456789abcdef0, got "${singleNode(args).dataVolumeId}"`);
   }

@@ -7,6 +7,7 @@
  * an `env_file` under NODE_FILES.runDir, written at boot (see cloud-init.ts).
  */
 import { DEFAULT_METRICS_NAMESPACE } from '@voice-agent-infra/common';
+import { SIP_IMAGE, sipComposeService } from '../sip/sip-yaml.js';
 import { assertApiKeyName } from './livekit-yaml.js';
 import { callHoldingServices, DATA_DIR, DRAIN_HOOK_NAME, drainedOnTermination, isSingleNode, NODE_FILES, type NodeRole, runsLivekit, runsLocalRedis, SECRET_ENV_NAMES } from './layout.js';
 import { assertPort, DEFAULT_INTAKE_PORT, LIVEKIT_HTTP_PORT, REDIS_PORT } from './ports.js';
@@ -29,6 +30,8 @@ export interface PinnedImages {
   caddy: string;
   /** Redis on the node (small, livekit-mid). */
   redis: string;
+  /** The LiveKit SIP service (LiveKit roles, when the stack answers phone calls). */
+  sip: string;
 }
 
 /**
@@ -39,11 +42,13 @@ export interface PinnedImages {
  *   (2026-11): confirm with `docker manifest inspect livekit/caddyl4:v2.11.4` before the first
  *   small-tier deploy, or override through `images.caddy`.
  * - redis: Docker official image, 7.4 line (noeviction and AOF everysec as issue 4 requires).
+ * - sip: livekit/sip, the release whose config keys components/sip checks (SIP_IMAGE).
  */
 export const PINNED_IMAGES: Readonly<PinnedImages> = {
   livekit: `livekit/livekit-server:${LIVEKIT_SERVER_VERSION}`,
   caddy: 'livekit/caddyl4:v2.11.4',
   redis: 'redis:7.4.2-alpine',
+  sip: SIP_IMAGE,
 };
 
 /** Default seconds a stopping LiveKit or agent container may drain its rooms and calls. */
@@ -62,18 +67,20 @@ export const DEFAULT_AGENT_NAME = 'voice-agent';
 
 /** The agent image's roles run as services of this name; command = the role (`voice-agent <role>`). */
 export type AgentImageService = 'intake' | 'dispatcher' | 'agent' | 'drain-watch';
-export type ComposeServiceName = 'caddy' | 'livekit' | 'redis' | AgentImageService;
+export type ComposeServiceName = 'caddy' | 'livekit' | 'redis' | 'sip' | AgentImageService;
 
-/** Containers per role, in start order. */
-export function servicesFor(role: NodeRole): ComposeServiceName[] {
+/** Containers per role, in start order; the LiveKit SIP service beside LiveKit when the stack answers phone calls. */
+export function servicesFor(role: NodeRole, opts: { sip?: boolean } = {}): ComposeServiceName[] {
+  const sip: ComposeServiceName[] = opts.sip ? ['sip'] : [];
   switch (role) {
     case 'small':
-      return ['caddy', 'livekit', 'redis', 'intake', 'dispatcher', 'agent'];
+      return ['caddy', 'livekit', 'redis', ...sip, 'intake', 'dispatcher', 'agent'];
     case 'livekit-mid':
-      return ['livekit', 'redis', 'intake', 'dispatcher'];
+      return ['livekit', 'redis', ...sip, 'intake', 'dispatcher'];
     case 'livekit-large':
-      return ['livekit', 'intake', 'dispatcher', 'drain-watch'];
+      return ['livekit', ...sip, 'intake', 'dispatcher', 'drain-watch'];
     case 'agent':
+      if (opts.sip) throw new Error('the SIP service runs on LiveKit nodes, not on role agent');
       return ['agent', 'drain-watch'];
   }
 }
@@ -135,6 +142,12 @@ export interface ComposeArgs {
   cloudWatchLogs?: CloudWatchLogsArgs;
   /** Image overrides, each pinned; default PINNED_IMAGES. */
   images?: Partial<PinnedImages>;
+  /**
+   * Run the LiveKit SIP service beside LiveKit (LiveKit roles): host networking, the filled config
+   * from the run directory, SIGTERM and the drain time (components/sip sipComposeService); `tls`
+   * mounts the certificate boot.sh writes. Default: no SIP service.
+   */
+  sip?: { tls: boolean };
 }
 
 export interface ComposeService {
@@ -149,6 +162,8 @@ export interface ComposeService {
   depends_on?: ComposeServiceName[];
   /** drain-watch only: root, for the Docker socket (the image's own user is not in the docker group). */
   user?: string;
+  /** The SIP service: SIGTERM finishes its calls (the default signal, written out because it matters). */
+  stop_signal?: 'SIGTERM';
   stop_grace_period?: string;
   healthcheck?: { disable: true };
   logging: { driver: string; options: Record<string, string> };
@@ -183,7 +198,7 @@ export function composeFile(args: ComposeArgs): ComposeFile {
   }
   const logging = loggingFor(args.cloudWatchLogs);
   const environment = agentEnvironment(args);
-  const names = servicesFor(args.role);
+  const names = servicesFor(args.role, { sip: args.sip !== undefined });
   const hasRedis = names.includes('redis');
   const hasLivekit = names.includes('livekit');
   // The single node keeps Redis's AOF and Caddy's certificates on its data volume (DATA_DIR),
@@ -215,11 +230,18 @@ export function composeFile(args: ComposeArgs): ComposeFile {
           volumes: [`${NODE_FILES.livekitConfig}:/etc/livekit.yaml:ro`],
           // The limit that matters is the container's: it does not inherit the systemd unit's.
           ulimits: { nofile: { soft: LIVEKIT_NOFILE_LIMIT, hard: LIVEKIT_NOFILE_LIMIT } },
+          // With SIP, LiveKit uses the node's Redis from its start (the SIP API's bus).
+          ...(args.sip && hasRedis ? { depends_on: ['redis' as const] } : {}),
           // On SIGTERM LiveKit drains: keeps its rooms, refuses new ones.
           stop_grace_period: `${drainSeconds}s`,
           logging,
         };
         break;
+      case 'sip': {
+        const sip = sipComposeService({ drainSeconds, tls: args.sip!.tls, localRedis: hasRedis, image: images.sip });
+        services.sip = { ...sip, depends_on: sip.depends_on as ComposeServiceName[], logging };
+        break;
+      }
       case 'redis':
         services.redis = { ...redisService(args, images.redis, logging), volumes: [dataVolume('redis')] };
         if (!isSingleNode(args.role)) volumes['redis-data'] = {};
@@ -296,7 +318,7 @@ export function assertParameterName(name: string, value: string): void {
  */
 function drainWatchService(args: ComposeArgs, image: string, drainSeconds: number, logging: ComposeService['logging']): ComposeService {
   if (!drainedOnTermination(args.role)) throw new Error(`drain-watch runs on autoscaled roles only, not ${args.role}`);
-  const services = callHoldingServices(args.role);
+  const services = callHoldingServices(args.role, { sip: args.sip !== undefined });
   return {
     image,
     command: ['drain-watch'],

@@ -44,10 +44,15 @@ export function drainedOnTermination(role: NodeRole): role is 'agent' | 'livekit
   return role === 'agent' || role === 'livekit-large';
 }
 
-/** The compose services holding calls on an autoscaled role: the drain watcher stops them, once each. */
-export function callHoldingServices(role: 'agent' | 'livekit-large'): string[] {
+/**
+ * The compose services holding calls on an autoscaled role: the drain watcher stops them, once each.
+ * With SIP, the LiveKit SIP service holds the phone leg of its calls (livekit/sip
+ * cmd/livekit-sip/main.go: SIGTERM finishes the calls, SIGINT ends them).
+ */
+export function callHoldingServices(role: 'agent' | 'livekit-large', opts: { sip?: boolean } = {}): string[] {
   // On a LiveKit node the intake stays up while LiveKit drains: it takes the room_finished webhooks.
-  return role === 'agent' ? ['agent'] : ['livekit'];
+  if (role === 'agent') return ['agent'];
+  return opts.sip ? ['livekit', 'sip'] : ['livekit'];
 }
 
 /** The termination lifecycle hook's name on every group (the AWS components create it; drain-watch completes it). */
@@ -98,14 +103,16 @@ export interface BootEnvFiles {
 
 /**
  * Which variables the boot script writes, for a role. INTAKE_TOKEN goes where the intake runs
- * (LiveKit roles); ALERT_WEBHOOK_URL when the stack has an alert webhook secret.
+ * (LiveKit roles); ALERT_WEBHOOK_URL when the stack has an alert webhook secret. With SIP the mid
+ * node's LiveKit uses the node's Redis (AUTH) too, so it gets REDIS_PASSWORD.
  */
-export function bootEnvFiles(role: NodeRole, opts: { alertWebhook: boolean }): BootEnvFiles {
+export function bootEnvFiles(role: NodeRole, opts: { alertWebhook: boolean; sip?: boolean }): BootEnvFiles {
   const agent = ['REDIS_URL', 'LIVEKIT_API_SECRET'];
   if (runsLivekit(role)) agent.push('INTAKE_TOKEN');
   if (opts.alertWebhook) agent.push('ALERT_WEBHOOK_URL');
   const files: { livekit?: string[]; agent: string[]; redis?: string[] } = { agent };
-  if (runsLivekit(role)) files.livekit = role === 'livekit-large' ? ['LIVEKIT_KEYS', 'REDIS_PASSWORD'] : ['LIVEKIT_KEYS'];
+  const livekitRedisAuth = role === 'livekit-large' || (role === 'livekit-mid' && opts.sip === true);
+  if (runsLivekit(role)) files.livekit = livekitRedisAuth ? ['LIVEKIT_KEYS', 'REDIS_PASSWORD'] : ['LIVEKIT_KEYS'];
   if (role === 'livekit-mid') files.redis = ['REDIS_PASSWORD', 'NODE_PRIVATE_IP'];
   return files;
 }

@@ -38,6 +38,14 @@ export type LivekitLogLevel = 'debug' | 'info' | 'warn' | 'error';
 export interface LivekitRedisArgs {
   /** host:port of the shared Redis primary endpoint, e.g. "master.vai.abc123.use1.cache.amazonaws.com:6379" (TLS). */
   address: string;
+  /**
+   * Where it is: `shared` (default), ElastiCache behind several LiveKit nodes (TLS, AUTH, rooms
+   * spread by load); `node`, the single node's own Redis on loopback (no TLS; AUTH on mid), which
+   * LiveKit needs only so its SIP API and the SIP service share a bus (components/sip).
+   */
+  kind?: 'shared' | 'node';
+  /** AUTH: the password reaches livekit-server through REDIS_PASSWORD; default true for shared. */
+  auth?: boolean;
 }
 
 export interface LivekitConfigArgs {
@@ -47,7 +55,7 @@ export interface LivekitConfigArgs {
   turnDomain: string;
   /** Webhook receivers (at least one), e.g. [localIntakeWebhookUrl(8080)]: the intake on this node. */
   webhookUrls: readonly string[];
-  /** Multi-node only: the shared Redis (ElastiCache, TLS and AUTH). Omit for a single node: no `redis` key. */
+  /** The shared Redis (ElastiCache, TLS and AUTH), or with SIP the single node's own; omitted: no `redis` key. */
   redis?: LivekitRedisArgs;
   /** Seconds an empty room stays open (room.empty_timeout); default 300, LiveKit's. */
   roomEmptyTimeoutSeconds?: number;
@@ -77,7 +85,7 @@ export interface LivekitConfig {
   webhook: { api_key: string; urls: string[] };
   room: { empty_timeout: number; departure_timeout: number; max_participants?: number };
   logging: { json: true; level: LivekitLogLevel };
-  redis?: { address: string; tls: { enabled: true; server_name: string } };
+  redis?: { address: string; tls?: { enabled: true; server_name: string } };
   node_selector?: { kind: 'sysload'; sort_by: 'sysload' };
   agents?: { target_load: number };
 }
@@ -224,7 +232,11 @@ export function livekitConfig(args: LivekitConfigArgs): LivekitConfig {
     },
     logging: { json: true, level: args.logLevel ?? 'info' },
   };
-  if (args.redis) {
+  if (args.redis && (args.redis.kind ?? 'shared') === 'node') {
+    // The single node's own Redis: LiveKit in Redis mode so its SIP API reaches the SIP service.
+    redisHost(args.redis.address);
+    config.redis = { address: args.redis.address };
+  } else if (args.redis) {
     const host = redisHost(args.redis.address);
     // Setting `redis` switches LiveKit to multi-node mode. ElastiCache speaks TLS only (transit
     // encryption is required for AUTH); the password comes from REDIS_PASSWORD.
@@ -242,7 +254,8 @@ export function renderLivekitConfig(args: LivekitConfigArgs): string {
   const undocumented = undocumentedKeys(config);
   // Unreachable unless livekitConfig grows a key the reference does not list: fail here, not at boot.
   if (undocumented.length > 0) throw new Error(`livekit.yaml would contain undocumented keys: ${undocumented.join(', ')}`);
-  const secretEnv = config.redis ? `${LIVEKIT_SECRET_ENV.keys} and ${LIVEKIT_SECRET_ENV.redisPassword}` : LIVEKIT_SECRET_ENV.keys;
+  const redisAuth = args.redis !== undefined && (args.redis.auth ?? (args.redis.kind ?? 'shared') === 'shared');
+  const secretEnv = redisAuth ? `${LIVEKIT_SECRET_ENV.keys} and ${LIVEKIT_SECRET_ENV.redisPassword}` : LIVEKIT_SECRET_ENV.keys;
   const comment = [
     ' Rendered by voice-agent-infra (components/livekit). Holds no secret: livekit-server reads',
     ` ${secretEnv} from an env file the boot script writes from Secrets Manager.`,

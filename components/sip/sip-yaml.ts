@@ -194,13 +194,17 @@ function assertPublicIpv4(ip: string): string {
  * the rendered template into the run copy, atomically, mode 0600, and fails if one is left.
  * Replacement strings are quoted, so `&` and `$` in a value stay literal (bash 5.2
  * patsub_replacement); read_secret already refuses quotes, backslashes and spaces, which keeps
- * the values valid inside the double-quoted YAML scalars.
+ * the values valid inside the double-quoted YAML scalars. Paths may start with `$ROOT` or `$RUN`
+ * (boot.sh's install and run directories): they are double-quoted, so those expand.
  */
 export function sipConfigFillScript(files: { template: string; output: string } = { template: SIP_FILES.template, output: SIP_FILES.config }): string[] {
   const p = SIP_CONFIG_PLACEHOLDERS;
+  for (const path of [files.template, files.output]) {
+    if (!/^(\$ROOT|\$RUN)?[A-Za-z0-9_./-]+$/.test(path)) throw new Error(`sipConfigFillScript: "${path}" must be a plain path, optionally starting with $ROOT or $RUN`);
+  }
   return [
     `# LiveKit SIP config: fill the secrets (and the public address) into the run copy the container mounts.`,
-    `sip_config=$(<'${files.template}')`,
+    `sip_config=$(<"${files.template}")`,
     `if [[ $sip_config == *'${p.publicIp}'* ]]; then`,
     `  NODE_PUBLIC_IP=$(imds public-ipv4)`,
     `  [[ $NODE_PUBLIC_IP =~ ^[0-9]{1,3}(\\.[0-9]{1,3}){3}$ ]] || fail "IMDS: public-ipv4 is not an IPv4 address; the SIP service needs the node's public address"`,
@@ -212,9 +216,10 @@ export function sipConfigFillScript(files: { template: string; output: string } 
     `  sip_config=\${sip_config//'${p.redisPassword}'/"$REDIS_PASSWORD"}`,
     `fi`,
     `[[ $sip_config != *@@*@@* ]] || fail 'SIP config: a placeholder is left unfilled'`,
-    `printf '%s\\n' "$sip_config" >'${files.output}.tmp'`,
-    `chmod 600 '${files.output}.tmp'`,
-    `mv -f '${files.output}.tmp' '${files.output}'`,
+    `printf '%s\\n' "$sip_config" >"${files.output}.tmp"`,
+    `chmod 600 "${files.output}.tmp"`,
+    `mv -f "${files.output}.tmp" "${files.output}"`,
+    'unset sip_config',
   ];
 }
 
