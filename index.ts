@@ -5,6 +5,7 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
+import { sipCredentialsFromConfig } from './components/aws/sip.js';
 import { AwsVoiceStack } from './components/aws/voice-stack.js';
 import { ConfigError, configFromPulumi } from './components/config.js';
 import { buildStackReport } from './components/report.js';
@@ -17,7 +18,13 @@ function build() {
     throw new ConfigError('target', config.target, 'the Kubernetes target is not built yet; use target: aws (the plan and cost still work: npm run plan)');
   }
   const { report, plan } = buildStackReport(stackName, config);
-  const stack = new AwsVoiceStack('voice', { stack: stackName, config, plan, repoRoot: dirname(fileURLToPath(import.meta.url)) });
+  const stack = new AwsVoiceStack('voice', {
+    stack: stackName,
+    config,
+    plan,
+    repoRoot: dirname(fileURLToPath(import.meta.url)),
+    sipCredentials: sipCredentialsFromConfig(),
+  });
   return { report, stack };
 }
 
@@ -44,6 +51,10 @@ export const secretArns = stack.secretArns;
 export const livekitApiKey = stack.apiKey;
 export const dnsRecords = stack.dnsRecords;
 export const agentImage = stack.agentImage;
+/** Point the SIP provider's trunk here (README "Receiving calls"); absent with sip.enabled false. */
+export const sipUri = stack.sipUri;
+/** The numbers the inbound trunk takes (empty: any number the provider sends). */
+export const sipNumbers = stack.sipNumbers;
 export const plan = {
   tier: report.tier,
   livekit: report.livekit,

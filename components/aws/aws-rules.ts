@@ -55,6 +55,7 @@ export const TYPES = {
   egressRule: 'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule',
   loadBalancer: 'aws:lb/loadBalancer:LoadBalancer',
   targetGroup: 'aws:lb/targetGroup:TargetGroup',
+  listener: 'aws:lb/listener:Listener',
   replicationGroup: 'aws:elasticache/replicationGroup:ReplicationGroup',
   role: 'aws:iam/role:Role',
   instanceProfile: 'aws:iam/instanceProfile:InstanceProfile',
@@ -367,6 +368,64 @@ export const AUTH_TOKEN = /^[A-Za-z0-9!&#$^<>-]{16,128}$/;
 /** Standard-tier parameter values: at most 4 KB. */
 export const SSM_STANDARD_VALUE_MAX_BYTES = 4096;
 
+// --- Load balancer target groups and listeners ------------------------------------------------------------
+
+/** Health check protocols ELB refuses (API_TargetGroup HealthCheckProtocol: "The GENEVE, TLS, UDP, and TCP_UDP protocols are not supported for health checks"). */
+export const UNSUPPORTED_HEALTH_CHECK_PROTOCOLS: readonly string[] = ['GENEVE', 'TLS', 'UDP', 'TCP_UDP'];
+
+function record(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function wholeIn(path: string, value: unknown, min: number, max: number, what: string): Array<Omit<AwsRefusal, 'rule' | 'source'>> {
+  if (value === undefined || value === null) return [];
+  const n = Number(value);
+  return Number.isInteger(n) && n >= min && n <= max ? [] : [{ input: path, message: `ValidationError: ${what} ${String(value)} is outside ${min}-${max}` }];
+}
+
+function targetGroupRefusals(r: AwsResourceInput): Array<Omit<AwsRefusal, 'rule' | 'source'>> {
+  const out: Array<Omit<AwsRefusal, 'rule' | 'source'>> = [];
+  const protocol = String(r.inputs.protocol ?? '').toUpperCase();
+  const check = record(r.inputs.healthCheck);
+  // CreateTargetGroup: TCP is the default health check of a TCP, TLS, UDP or TCP_UDP group, HTTP of an HTTP(S) one.
+  const checkProtocol = String(check.protocol ?? (protocol.startsWith('HTTP') ? 'HTTP' : 'TCP')).toUpperCase();
+  if (UNSUPPORTED_HEALTH_CHECK_PROTOCOLS.includes(checkProtocol)) {
+    out.push({ input: 'healthCheck.protocol', message: `ValidationError: Health check protocol ${checkProtocol} is not supported: the GENEVE, TLS, UDP, and TCP_UDP protocols are not supported for health checks` });
+  }
+  if (checkProtocol === 'TCP' && (check.path !== undefined || check.matcher !== undefined)) {
+    // terraform-provider-aws elbv2/target_group.go resourceTargetGroupCustomizeDiff: path and matcher conflict with a TCP check.
+    out.push({ input: 'healthCheck', message: 'ValidationError: a TCP health check takes no path and no matcher (HTTP and HTTPS checks do)' });
+  }
+  if (checkProtocol === 'TCP' && protocol.startsWith('HTTP')) out.push({ input: 'healthCheck.protocol', message: `ValidationError: the TCP health check is not supported for ${protocol} target groups` });
+  out.push(
+    ...wholeIn('healthCheck.interval', check.interval, 5, 300, 'HealthCheckIntervalSeconds'),
+    ...wholeIn('healthCheck.timeout', check.timeout, 2, 120, 'HealthCheckTimeoutSeconds'),
+    ...wholeIn('healthCheck.healthyThreshold', check.healthyThreshold, 2, 10, 'HealthyThresholdCount'),
+    ...wholeIn('healthCheck.unhealthyThreshold', check.unhealthyThreshold, 2, 10, 'UnhealthyThresholdCount'),
+    ...wholeIn('deregistrationDelay', r.inputs.deregistrationDelay, 0, 3600, 'deregistration_delay.timeout_seconds'),
+  );
+  if (check.port !== undefined && check.port !== 'traffic-port') out.push(...wholeIn('healthCheck.port', check.port, 1, 65_535, 'HealthCheckPort'));
+  if ((r.inputs.targetType ?? 'instance') !== 'lambda') out.push(...wholeIn('port', r.inputs.port ?? 0, 1, 65_535, 'Port'));
+  // Edit target group attributes (NLB): "client IP preservation is enabled (and can't be disabled) for ... UDP, TCP_UDP".
+  if ((protocol === 'UDP' || protocol === 'TCP_UDP') && String(r.inputs.preserveClientIp) === 'false') {
+    out.push({ input: 'preserveClientIp', message: `InvalidConfigurationRequest: client IP preservation cannot be disabled for ${protocol} target groups` });
+  }
+  return out;
+}
+
+function listenerRefusals(r: AwsResourceInput): Array<Omit<AwsRefusal, 'rule' | 'source'>> {
+  const out: Array<Omit<AwsRefusal, 'rule' | 'source'>> = [];
+  const protocol = String(r.inputs.protocol ?? '').toUpperCase();
+  const secure = protocol === 'TLS' || protocol === 'HTTPS';
+  // CreateListener: Certificates "[HTTPS and TLS listeners] ... You must provide exactly one certificate"; SslPolicy "[HTTPS and TLS listeners]".
+  if (secure && !r.inputs.certificateArn) out.push({ input: 'certificateArn', message: `CertificateNotFound: a ${protocol} listener needs exactly one certificate` });
+  if (!secure && (r.inputs.certificateArn !== undefined || r.inputs.sslPolicy !== undefined)) {
+    out.push({ input: r.inputs.certificateArn !== undefined ? 'certificateArn' : 'sslPolicy', message: `ValidationError: certificates and SSL policies apply to HTTPS and TLS listeners, not ${protocol || 'this'} listener` });
+  }
+  out.push(...wholeIn('port', r.inputs.port ?? 0, 1, 65_535, 'Port'));
+  return out;
+}
+
 // --- The rules -------------------------------------------------------------------------------------------
 
 export const AWS_RULES: readonly Rule[] = [
@@ -526,6 +585,18 @@ export const AWS_RULES: readonly Rule[] = [
       }
       return out;
     },
+  },
+  {
+    id: 'target-group',
+    types: [TYPES.targetGroup],
+    source: 'https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html',
+    check: targetGroupRefusals,
+  },
+  {
+    id: 'listener',
+    types: [TYPES.listener],
+    source: 'https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateListener.html',
+    check: listenerRefusals,
   },
   {
     id: 'ebs-volume',

@@ -5,10 +5,23 @@
  * The NLB terminates TLS (ACM certificate), so livekit.yaml sets turn.external_tls. Health: GET /
  * on 7880 (200 "OK" when the node's stats are fresh). An optional operator listener (TLS, from the
  * operator CIDRs only, through the NLB's security group) reaches the intake's /v1 endpoints.
+ *
+ * SIP (large): listeners on the signalling NLB pass SIP through to the LiveKit SIP service on the
+ * nodes, TCP_UDP 5060 and with TLS TCP 5061 (the SIP service terminates TLS with its own
+ * certificate). Only the INVITE transaction crosses the NLB: the SIP service answers with the
+ * node's own public address in Contact and SDP (nat_1_to_1_ip), so in-dialog requests and RTP go
+ * to the node directly. Client addresses are preserved (always for UDP and TCP_UDP, set for TCP),
+ * so the nodes' rules and the inbound trunk's allowed addresses see the provider's ranges. An NLB
+ * hashes a UDP flow on its 5-tuple and keeps it while packets flow (120 s idle), and a provider
+ * sends every INVITE from the same address and port: its calls stick to one node until that node
+ * fails its health check (GET / on the SIP health port: 429 under load, 503 draining) or leaves.
+ * So the deregistration delay is short and ends the flow (connection termination): a draining
+ * node gets no new INVITE once its delay is over, and its calls in progress never used the NLB.
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { LIVEKIT_HTTP_PORT, LIVEKIT_PORTS, PUBLIC_TLS_PORT } from '../livekit/ports.js';
+import { SIP_HEALTH_PORT, SIP_SIGNALLING_PORT, SIP_TLS_PORT } from '../sip/ports.js';
 import type { DeploymentPlan } from '../plan/plan.js';
 import { named, type Tags } from './common.js';
 
@@ -43,6 +56,23 @@ export const HEALTH_CHECK = {
   timeout: 5,
 } as const;
 
+/** One SIP pass-through listener on the signalling NLB (large) and the protocol of its target group. */
+export interface SipListenerSpec {
+  name: 'sip' | 'sip-tls';
+  /** NLB listener and target group protocol: a TCP_UDP listener forwards to a TCP_UDP target group only (CreateTargetGroup). */
+  protocol: 'TCP_UDP' | 'TCP';
+  /** Listener port = target port (5060, 5061). */
+  port: number;
+}
+
+/** SIP listeners: UDP and TCP 5060 on one TCP_UDP listener; TLS 5061 passed through as TCP. */
+export function sipListenerSpecs(tls: boolean): SipListenerSpec[] {
+  return [{ name: 'sip', protocol: 'TCP_UDP', port: SIP_SIGNALLING_PORT }, ...(tls ? [{ name: 'sip-tls' as const, protocol: 'TCP' as const, port: SIP_TLS_PORT }] : [])];
+}
+
+/** Health check of the SIP target groups: the SIP service's own health (200 OK; 429 under load, 503 stopping). */
+export const SIP_HEALTH_CHECK = { ...HEALTH_CHECK, port: String(SIP_HEALTH_PORT) } as const;
+
 /**
  * The listeners of the plan's NLB roles; targets from LiveKit's port table (the `proxied` ports).
  * The operator listener sits on the signalling NLB and forwards to the intake.
@@ -75,6 +105,8 @@ export interface LoadBalancersArgs {
   certificateArn: pulumi.Input<string>;
   /** Adds the operator listener forwarding to the intake on this port; null for none. */
   operator: { intakePort: number } | null;
+  /** SIP listeners on the signalling NLB (large: plan.sip.entry load-balancer), with TLS 5061 or not; null or absent for none. */
+  sip?: { tls: boolean } | null;
   /** Tags on every resource. */
   tags: Tags;
 }
@@ -83,7 +115,7 @@ export interface LoadBalancersArgs {
 export class LoadBalancers extends pulumi.ComponentResource {
   public readonly loadBalancers: Partial<Record<LoadBalancerRole, aws.lb.LoadBalancer>> = {};
   /** Target groups by listener name: attach LiveKit nodes to all of them. */
-  public readonly targetGroups: Partial<Record<ListenerSpec['name'], aws.lb.TargetGroup>> = {};
+  public readonly targetGroups: Partial<Record<ListenerSpec['name'] | SipListenerSpec['name'], aws.lb.TargetGroup>> = {};
   /** Every target group ARN (for an autoscaling group's targetGroupArns). */
   public readonly targetGroupArns: pulumi.Output<string>[];
 
@@ -132,6 +164,42 @@ export class LoadBalancers extends pulumi.ComponentResource {
         { parent: this },
       );
       this.targetGroups[spec.name] = targetGroup;
+    }
+    if (args.sip) {
+      const signalling = this.loadBalancers.signalling;
+      if (!signalling) throw new Error('SIP listeners need the signalling NLB (plan.loadBalancerRoles)');
+      for (const spec of sipListenerSpecs(args.sip.tls)) {
+        const targetGroup = new aws.lb.TargetGroup(
+          `${name}-${spec.name}`,
+          {
+            vpcId: args.vpcId,
+            targetType: 'instance',
+            protocol: spec.protocol,
+            port: spec.port,
+            healthCheck: { ...SIP_HEALTH_CHECK },
+            // Calls in progress do not use the NLB; a short delay only lets the INVITE transactions finish.
+            deregistrationDelay: DEREGISTRATION_DELAY_SECONDS,
+            // End the provider's (sticky) flow at the end of the delay, so new INVITEs go to another node.
+            connectionTermination: true,
+            // TCP: the nodes and the trunk check the provider's address (UDP and TCP_UDP always preserve it).
+            ...(spec.protocol === 'TCP' ? { preserveClientIp: 'true' } : {}),
+            tags: named(args.tags, `${name}-${spec.name}`, 'load-balancers'),
+          },
+          { parent: this },
+        );
+        new aws.lb.Listener(
+          `${name}-${spec.name}`,
+          {
+            loadBalancerArn: signalling.arn,
+            protocol: spec.protocol,
+            port: spec.port,
+            defaultActions: [{ type: 'forward', targetGroupArn: targetGroup.arn }],
+            tags: named(args.tags, `${name}-${spec.name}`, 'load-balancers'),
+          },
+          { parent: this },
+        );
+        this.targetGroups[spec.name] = targetGroup;
+      }
     }
     this.targetGroupArns = Object.values(this.targetGroups).map((tg) => tg.arn);
     this.registerOutputs({

@@ -19,6 +19,12 @@ export interface StackSecretsArgs {
   namePrefix: string;
   /** Generate and store a Redis AUTH token: ElastiCache (large) or the mid LiveKit node's Redis. */
   redisAuth: boolean;
+  /**
+   * The SIP credentials secret's value (components/sip/node.ts sipCredentialsSecretString, a
+   * Pulumi secret): stored whenever the stack answers phone calls, with no credential in it when
+   * none is set, so the nodes can always name it. Absent: no SIP.
+   */
+  sipCredentials?: pulumi.Input<string>;
   /** Days a deleted secret can be restored; default 7 (Secrets Manager allows 0 or 7-30). */
   recoveryWindowInDays?: number;
   /** Tags on every secret. */
@@ -39,6 +45,8 @@ export class StackSecrets extends pulumi.ComponentResource {
   public readonly livekitApiSecretArn: pulumi.Output<string>;
   public readonly intakeTokenSecretArn: pulumi.Output<string>;
   public readonly redisAuthSecretArn?: pulumi.Output<string>;
+  /** ARN of the SIP credentials (NAME=value lines sip-watch reads), when the stack answers phone calls. */
+  public readonly sipCredentialsSecretArn?: pulumi.Output<string>;
   /** Every secret ARN of the stack: what the instance role may read, and nothing else. */
   public readonly arns: pulumi.Output<string>[];
 
@@ -55,7 +63,7 @@ export class StackSecrets extends pulumi.ComponentResource {
     this.intakeToken = pulumi.secret(intakeToken.result);
 
     // SecretString is the bare value: the boot script reads it as is (components/livekit/cloud-init.ts).
-    const store = (id: string, description: string, value: pulumi.Output<string>) => {
+    const store = (id: string, description: string, value: pulumi.Input<string>) => {
       const secret = new aws.secretsmanager.Secret(
         `${name}-${id}`,
         { namePrefix: `${args.namePrefix}${id}-`, description, recoveryWindowInDays, tags: named(args.tags, `${name}-${id}`, 'secrets') },
@@ -81,7 +89,15 @@ export class StackSecrets extends pulumi.ComponentResource {
         this.redisAuthToken,
       );
     }
-    this.arns = [this.livekitApiSecretArn, this.intakeTokenSecretArn, ...(this.redisAuthSecretArn ? [this.redisAuthSecretArn] : [])];
+    if (args.sipCredentials !== undefined) {
+      this.sipCredentialsSecretArn = store('sip-credentials', 'SIP trunk credentials: SIP_INBOUND_* and SIP_OUTBOUND_* lines for voice-agent sip-sync', args.sipCredentials);
+    }
+    this.arns = [
+      this.livekitApiSecretArn,
+      this.intakeTokenSecretArn,
+      ...(this.redisAuthSecretArn ? [this.redisAuthSecretArn] : []),
+      ...(this.sipCredentialsSecretArn ? [this.sipCredentialsSecretArn] : []),
+    ];
 
     this.registerOutputs({
       apiKey: this.apiKey,
@@ -90,6 +106,7 @@ export class StackSecrets extends pulumi.ComponentResource {
       livekitApiSecretArn: this.livekitApiSecretArn,
       intakeTokenSecretArn: this.intakeTokenSecretArn,
       redisAuthSecretArn: this.redisAuthSecretArn,
+      sipCredentialsSecretArn: this.sipCredentialsSecretArn,
     });
   }
 }

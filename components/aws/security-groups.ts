@@ -5,11 +5,16 @@
  * - `proxied` ports (signalling 7880, TURN/TLS): the NLB's group only (Caddy reaches them on loopback);
  * - `private` ports (Prometheus): the stack's own groups only;
  * - Redis: the stack's own groups only; the intake: the NLB's operator listener only.
+ * - SIP (components/sip/providers.ts sipIngressRules): signalling only from the SIP provider's
+ *   ranges, RTP from its media ranges; on large the NLB's SIP listeners admit the same signalling
+ *   ranges and health-check the SIP service on its private health port.
  * Agent workers take no inbound traffic at all: they dial LiveKit.
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { CADDY_PORTS, LIVEKIT_PORTS, PUBLIC_TLS_PORT, REDIS_PORT, type PortProtocol, type PortSpec } from '../livekit/ports.js';
+import { SIP_HEALTH_PORT } from '../sip/ports.js';
+import type { SipIngressRule } from '../sip/providers.js';
 import { EC2_DESCRIPTION, EC2_DESCRIPTION_MAX } from './aws-rules.js';
 import { named, type Tags } from './common.js';
 
@@ -44,6 +49,11 @@ export interface SecurityLayout {
   operatorListenerPort: number | null;
   /** Networks allowed to the operator listener. */
   operatorCidrs: readonly string[];
+  /**
+   * The LiveKit SIP service on the LiveKit nodes: its rules (sipIngressRules, from the provider's
+   * ranges), and whether the provider reaches it through the NLB's SIP listeners (large). Absent: no SIP.
+   */
+  sip?: { rules: readonly SipIngressRule[]; loadBalancer: boolean };
 }
 
 /**
@@ -104,6 +114,26 @@ export function ingressRules(layout: SecurityLayout): IngressRuleSpec[] {
   }
   if (layout.redis === 'managed') {
     for (const source of internal) add('redis', { ...redisPort, reachedBy: 'the queue and LiveKit: ElastiCache over TLS with AUTH' }, source);
+  }
+  if (layout.sip) {
+    if (layout.sip.loadBalancer && layout.tlsTerminator !== 'nlb') throw new Error('SIP through the load balancer needs the NLB layout');
+    for (const rule of layout.sip.rules) {
+      const source: RuleSource = rule.source.kind === 'internet' ? { kind: 'internet' } : { kind: 'cidr', cidr: rule.source.cidr };
+      // Named by the range, so a provider's list reordered or grown changes only the rules it must.
+      const name = `${rule.name}-${rule.source.kind === 'cidr' ? rule.source.cidr.replace(/[./]/g, '-') : 'internet'}`;
+      const port = { name, protocol: rule.protocol, fromPort: rule.fromPort, toPort: rule.toPort, reachedBy: rule.description };
+      // In-dialog requests and RTP go to the node's own address (Contact and SDP carry it), so the nodes always admit them.
+      add('livekit', port, source);
+      // The NLB's listeners carry the INVITEs only (signalling): never RTP.
+      if (layout.sip.loadBalancer && rule.name !== 'sip-rtp') add('nlb', port, source);
+    }
+    if (layout.sip.loadBalancer) {
+      add(
+        'livekit',
+        { name: 'sip-health', protocol: 'tcp', fromPort: SIP_HEALTH_PORT, toPort: SIP_HEALTH_PORT, reachedBy: 'the SIP listeners of the NLB: health check of the SIP service, GET /' },
+        { kind: 'group', group: 'nlb' },
+      );
+    }
   }
   return rules;
 }

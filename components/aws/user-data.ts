@@ -52,6 +52,17 @@ export interface NodeUserDataArgs {
   caddyImage?: string;
   /** Single node: its Elastic IP (livekit.yaml rtc.node_ip) and its data volume. */
   singleNode?: { publicIp: pulumi.Input<string>; dataVolumeId: pulumi.Input<string> };
+  /** LiveKit roles of a stack that answers phone calls: the SIP service and sip-watch (components/sip). */
+  sip?: {
+    /** SIP over TLS (plan.sip.tls). */
+    tls: boolean;
+    /** The certificate secret's ARN (sip.tls.certificateSecretArn), with tls. */
+    certificateSecretArn?: string;
+    /** The SSM parameter name of the SIP declaration (in the stack's region). */
+    declarationParameter: string;
+    /** ARN of the SIP credentials secret (StackSecrets). */
+    credentialsSecretArn: pulumi.Input<string>;
+  };
 }
 
 /** The node's `#cloud-config` user data (plain text; the components send it gzip-compressed). */
@@ -69,6 +80,7 @@ export function nodeUserData(args: NodeUserDataArgs): pulumi.Output<string> {
       region: args.region,
       publicIp: args.singleNode?.publicIp ?? '',
       dataVolumeId: args.singleNode?.dataVolumeId ?? '',
+      sipCredentialsSecretArn: args.sip?.credentialsSecretArn ?? '',
     })
     .apply((resolved) => renderCloudInit(cloudInitArgs(args, resolved as unknown as Resolved)));
 }
@@ -85,6 +97,8 @@ interface Resolved {
   region: string;
   publicIp: string;
   dataVolumeId: string;
+  /** '' without SIP. */
+  sipCredentialsSecretArn: string;
 }
 
 /** The renderer's arguments for a role, from resolved values. Exported for tests. */
@@ -119,6 +133,18 @@ export function cloudInitArgs(args: NodeUserDataArgs, v: Resolved): CloudInitArg
       livekit: { ...livekit, nodeIp: v.publicIp },
     };
   };
+  const sip = () => {
+    if (!args.sip) return {};
+    if (!v.sipCredentialsSecretArn) throw new Error(`role ${args.role} with sip needs the SIP credentials secret`);
+    return {
+      sip: {
+        tls: args.sip.tls,
+        ...(args.sip.certificateSecretArn !== undefined ? { certificateSecretArn: secretArn(args.sip.certificateSecretArn) } : {}),
+        declarationParameter: { name: args.sip.declarationParameter, region: v.region },
+        credentialsSecretArn: secretArn(v.sipCredentialsSecretArn),
+      },
+    };
+  };
   const pinned = () => {
     if (!v.agentImage) throw new Error(`role ${args.role} needs a pinned agent image`);
     return { agentImage: v.agentImage };
@@ -132,13 +158,15 @@ export function cloudInitArgs(args: NodeUserDataArgs, v: Resolved): CloudInitArg
         domain: args.domain,
         intakeTokenArn: secretArn(v.intakeTokenArn),
         ...(args.acmeEmail ? { acmeEmail: args.acmeEmail } : {}),
+        ...sip(),
       };
     case 'livekit-mid':
-      return { ...common, ...single(), role: 'livekit-mid', intakeTokenArn: secretArn(v.intakeTokenArn), redisAuthTokenArn: redisAuth() };
+      return { ...common, ...single(), role: 'livekit-mid', intakeTokenArn: secretArn(v.intakeTokenArn), redisAuthTokenArn: redisAuth(), ...sip() };
     case 'livekit-large':
-      return { ...common, ...pinned(), role: 'livekit-large', livekit, intakeTokenArn: secretArn(v.intakeTokenArn), redis: externalRedis() };
+      return { ...common, ...pinned(), role: 'livekit-large', livekit, intakeTokenArn: secretArn(v.intakeTokenArn), redis: externalRedis(), ...sip() };
     case 'agent':
       if (!args.livekitUrl) throw new Error('role agent needs livekitUrl');
+      if (args.sip) throw new Error('role agent runs no SIP service');
       return { ...common, ...pinned(), role: 'agent', livekitUrl: args.livekitUrl, redis: externalRedis() };
   }
 }

@@ -16,6 +16,8 @@ export interface AwsPlacement {
   domain: string;
   /** TURN/TLS hostname (turns:<turnDomain>:443); turn.<domain> unless configured. */
   turnDomain: string;
+  /** SIP hostname (sip.<domain>): the SIP URI's host on large and with SIP over TLS, a record on every tier. */
+  sipDomain: string;
   /** Existing VPC and subnets, or null to create a VPC. */
   existing: { vpcId: string; subnets: Array<{ id: string; availabilityZone: string }> } | null;
   /** Certificate for the NLB listeners (mid, large): an ARN from config, or DNS-validated in the zone. */
@@ -66,6 +68,10 @@ export function validateAwsConfig(config: StackConfig, plan: Pick<DeploymentPlan
   const turnDomain = hostname('aws.turnDomain', aws.turnDomain ?? `turn.${domain}`);
   if (turnDomain === domain) {
     throw new ConfigError('aws.turnDomain', aws.turnDomain, `must differ from aws.domain: signalling and TURN/TLS both use port 443 and are split by name`);
+  }
+  const sipDomain = hostname('aws.domain', `sip.${domain}`);
+  if (turnDomain === sipDomain) {
+    throw new ConfigError('aws.turnDomain', aws.turnDomain, `must differ from ${sipDomain}: that name is the SIP service's (the SIP URI and its record)`);
   }
 
   let existing: AwsPlacement['existing'] = null;
@@ -130,6 +136,7 @@ export function validateAwsConfig(config: StackConfig, plan: Pick<DeploymentPlan
   return {
     domain,
     turnDomain,
+    sipDomain,
     existing,
     certificate,
     route53ZoneId: aws.route53ZoneId ?? null,

@@ -10,6 +10,10 @@
  * - large: LiveKit autoscaling group (intake and dispatcher on every node) behind the NLBs,
  *   ElastiCache, agent workers scaled on backlog per instance and CPU.
  * Every tier: secrets in Secrets Manager, the agent image in ECR, logs, dashboard, alarms.
+ * Phone calls (plan.sip): the LiveKit SIP service on every LiveKit node, open only to the SIP
+ * provider's ranges; the stack's trunks and dispatch rule in an SSM parameter the nodes sync
+ * LiveKit to (sip-watch), the credentials in Secrets Manager; on large, SIP listeners on the
+ * signalling NLB; a sip.<domain> record; outputs sipUri and sipNumbers.
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
@@ -21,6 +25,8 @@ import type { DeploymentPlan } from '../plan/plan.js';
 import { AgentFleet, backlogPerInstanceTarget } from './agent-fleet.js';
 import { AgentImage } from './agent-image.js';
 import { named, stackTags } from './common.js';
+import { sipDeclarationParameterName } from '../sip/node.js';
+import { sipIngressRules } from '../sip/providers.js';
 import { DnsRecords, type DnsTarget, TlsCertificate } from './dns.js';
 import { InstanceRole } from './instance-role.js';
 import { LivekitCluster } from './livekit-cluster.js';
@@ -31,6 +37,7 @@ import { Network } from './network.js';
 import { ManagedRedis } from './redis.js';
 import { StackSecrets } from './secrets.js';
 import { SecurityGroups } from './security-groups.js';
+import { type SipCredentialInputs, sipCredentialsSecretValue, sipDeclarationValue, stackSipUri } from './sip.js';
 import { nodeUserData } from './user-data.js';
 import { validateAwsConfig } from './validate.js';
 
@@ -60,6 +67,8 @@ export interface AwsVoiceStackArgs {
   plan: DeploymentPlan;
   /** Repository root: the agent image's build context. */
   repoRoot: string;
+  /** The SIP credentials the stack has set (Pulumi secrets, by config key); default none. */
+  sipCredentials?: SipCredentialInputs;
 }
 
 /** Secret ARNs of the stack (never values). */
@@ -67,6 +76,7 @@ export interface StackSecretArns {
   livekitApiSecret: pulumi.Output<string>;
   intakeToken: pulumi.Output<string>;
   redisAuth?: pulumi.Output<string>;
+  sipCredentials?: pulumi.Output<string>;
 }
 
 /** The AWS voice stack of one tier. */
@@ -91,6 +101,10 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
   public readonly livekitPublicIp?: pulumi.Output<string>;
   /** Autoscaling group names (large: LiveKit and agents; mid: agents). */
   public readonly groupNames: pulumi.Output<string>[];
+  /** Where the SIP provider's trunk sends calls (sip:<host>:<port>), when the stack answers phone calls. */
+  public readonly sipUri: pulumi.Output<string | undefined>;
+  /** The numbers callers dial (the inbound trunk's), when the stack answers phone calls. */
+  public readonly sipNumbers: pulumi.Output<string[] | undefined>;
 
   constructor(name: string, args: AwsVoiceStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super('voice-agent-infra:aws:AwsVoiceStack', name, {}, opts);
@@ -104,6 +118,9 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
     const intakePort = DEFAULT_INTAKE_PORT;
     const namespace = DEFAULT_METRICS_NAMESPACE;
     const operator = tier !== 'small' && placement.operatorCidrs.length > 0 ? { intakePort } : null;
+    const sip = plan.sip.enabled ? plan.sip : null;
+    const sipConfig = args.config.sip;
+    if (sip && sip.entry === 'load-balancer' && !plan.loadBalancerRoles.includes('signalling')) throw new Error('SIP through the load balancer needs the signalling NLB');
 
     const region = aws.getRegionOutput({}, child).region;
     const network = new Network(`${name}-network`, { existing: placement.existing, tags }, child);
@@ -118,13 +135,35 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
           intakePort,
           operatorListenerPort: operator ? OPERATOR_LISTENER_PORT : null,
           operatorCidrs: placement.operatorCidrs,
+          ...(sip
+            ? {
+                sip: {
+                  rules: sipIngressRules({
+                    provider: sip.provider,
+                    tls: sip.tls,
+                    ...(sipConfig.allowedCidrs ? { allowedCidrs: sipConfig.allowedCidrs } : {}),
+                    ...(sipConfig.mediaCidrs ? { mediaCidrs: sipConfig.mediaCidrs } : {}),
+                  }),
+                  loadBalancer: sip.entry === 'load-balancer',
+                },
+              }
+            : {}),
         },
         tags,
       },
       child,
     );
     // small's Redis is on loopback without AUTH; mid's is reached by the agent fleet, large's is ElastiCache.
-    const secrets = new StackSecrets(`${name}-secrets`, { namePrefix: `voice-agent/${stack}/`, redisAuth: tier !== 'small', tags }, child);
+    const secrets = new StackSecrets(
+      `${name}-secrets`,
+      {
+        namePrefix: `voice-agent/${stack}/`,
+        redisAuth: tier !== 'small',
+        ...(sip ? { sipCredentials: sipCredentialsSecretValue(args.sipCredentials ?? {}) } : {}),
+        tags,
+      },
+      child,
+    );
     const logGroup = new aws.cloudwatch.LogGroup(
       `${name}-logs`,
       { name: `/voice-agent/${stack}`, retentionInDays: LOG_RETENTION_DAYS, tags: named(tags, `${name}-logs`, 'monitoring') },
@@ -159,13 +198,40 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
         )
       : undefined;
 
+    // The stack's SIP trunks and dispatch rule: the LiveKit nodes sync LiveKit to this (sip-watch).
+    // A parameter, not user data: a single node never applies a user data change.
+    const sipParameter = sip
+      ? new aws.ssm.Parameter(
+          `${name}-sip-declaration`,
+          {
+            name: sipDeclarationParameterName(stack),
+            type: 'String',
+            tier: 'Standard',
+            // No secret in it (credentials are in Secrets Manager): readable in previews.
+            insecureValue: sipDeclarationValue(stack, args.config),
+            description: 'SIP trunks and dispatch rule of the stack (sip-watch on the LiveKit nodes makes LiveKit match it)',
+            tags: named(tags, `${name}-sip-declaration`, 'sip'),
+          },
+          child,
+        )
+      : undefined;
+    const sipCertificateArn = sip?.tls ? sipConfig.tls.certificateSecretArn : undefined;
+
     const roleArgs = { metricsNamespace: namespace, logGroupArn: logGroup.arn, ecrRepositoryArn: image.repositoryArn, tags };
+    const livekitParameterArns = [...(imageParameter ? [imageParameter.arn] : []), ...(sipParameter ? [sipParameter.arn] : [])];
     const livekitRole = new InstanceRole(
       `${name}-livekit-role`,
       {
         ...roleArgs,
-        secretArns: [secrets.livekitApiSecretArn, secrets.intakeTokenSecretArn, ...(secrets.redisAuthSecretArn ? [secrets.redisAuthSecretArn] : [])],
-        ...(imageParameter ? { parameterArns: [imageParameter.arn] } : {}),
+        secretArns: [
+          secrets.livekitApiSecretArn,
+          secrets.intakeTokenSecretArn,
+          ...(secrets.redisAuthSecretArn ? [secrets.redisAuthSecretArn] : []),
+          ...(secrets.sipCredentialsSecretArn ? [secrets.sipCredentialsSecretArn] : []),
+          // The SIP certificate is the user's secret (sip.tls.certificateSecretArn): the nodes read it at boot.
+          ...(sipCertificateArn ? [sipCertificateArn] : []),
+        ],
+        ...(livekitParameterArns.length > 0 ? { parameterArns: livekitParameterArns } : {}),
       },
       child,
     );
@@ -188,6 +254,7 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
           securityGroupId: groups.nlb!.id,
           certificateArn: certificate.certificateArn,
           operator,
+          sip: sip?.entry === 'load-balancer' ? { tls: sip.tls } : null,
           tags,
         },
         child,
@@ -229,6 +296,17 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
       ...(placement.caddyImage ? { caddyImage: placement.caddyImage } : {}),
       ...(secrets.redisAuthSecretArn ? { redisAuthTokenArn: secrets.redisAuthSecretArn } : {}),
     };
+    // The LiveKit roles run the SIP service and sip-watch when the stack answers phone calls.
+    const sipNode = sip
+      ? {
+          sip: {
+            tls: sip.tls,
+            ...(sipCertificateArn ? { certificateSecretArn: sipCertificateArn } : {}),
+            declarationParameter: sipDeclarationParameterName(stack),
+            credentialsSecretArn: secrets.sipCredentialsSecretArn!,
+          },
+        }
+      : {};
     const rootVolumeGiB = plan.costInputs.rootVolumeGiB;
     const groupLifecycle = {
       amiId: placement.amiId,
@@ -250,7 +328,7 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
           securityGroupIds: [groups.livekit.id],
           instanceProfileArn: livekitRole.instanceProfile.arn,
           instanceRoleName: livekitRole.role.name,
-          userData: nodeUserData({ ...bootCommon, role: 'livekit-large', redis: { host: redis.primaryEndpoint, tls: true } }),
+          userData: nodeUserData({ ...bootCommon, ...sipNode, role: 'livekit-large', redis: { host: redis.primaryEndpoint, tls: true } }),
           rootVolumeGiB,
           ...groupLifecycle,
           // LiveKit's drain: rooms end, then the process exits (its stop_grace_period is the drain).
@@ -274,6 +352,7 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
           userData: ({ publicIp, dataVolumeId }) =>
             nodeUserData({
               ...bootCommon,
+              ...sipNode,
               agentImage: { ssmParameter: agentImageParameterName(stack) },
               role: tier === 'small' ? 'small' : 'livekit-mid',
               singleNode: { publicIp, dataVolumeId },
@@ -344,6 +423,8 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
         records: [
           { name: placement.domain, target: target('signalling') },
           { name: placement.turnDomain, target: target('turn-tls') },
+          // The SIP host: the signalling NLB's SIP listeners (large), else the node's Elastic IP.
+          ...(sip ? [{ name: placement.sipDomain, target: sip.entry === 'load-balancer' ? target('signalling') : { kind: 'address' as const, ip: node!.publicIp } }] : []),
         ],
       },
       child,
@@ -378,7 +459,10 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
       livekitApiSecret: secrets.livekitApiSecretArn,
       intakeToken: secrets.intakeTokenSecretArn,
       ...(secrets.redisAuthSecretArn ? { redisAuth: secrets.redisAuthSecretArn } : {}),
+      ...(secrets.sipCredentialsSecretArn ? { sipCredentials: secrets.sipCredentialsSecretArn } : {}),
     };
+    this.sipUri = sip ? stackSipUri(sip, placement.sipDomain, node?.publicIp) : pulumi.output(undefined);
+    this.sipNumbers = pulumi.output(sip ? [...sip.numbers] : undefined);
     this.apiKey = secrets.apiKey;
     this.apiSecret = secrets.apiSecret;
     this.dnsRecords = dns.summary;
@@ -392,6 +476,7 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
       dashboardUrl: this.dashboardUrl,
       secretArns: this.secretArns,
       dnsRecords: this.dnsRecords,
+      sipUri: this.sipUri,
     });
   }
 }

@@ -35,10 +35,11 @@ export const ALARM_COUNT = 6;
 /**
  * Secrets Manager entries: the LiveKit API key and secret, the intake token, and on mid and large
  * the Redis AUTH token (mid: the node's Redis, which agent workers reach over the VPC; large:
- * ElastiCache). The small box's Redis listens on loopback only.
+ * ElastiCache). The small box's Redis listens on loopback only. With phone calls, the SIP
+ * credentials (one entry, present even when no credential is set, so the nodes can name it).
  */
 export function secretCount(plan: DeploymentPlan): number {
-  return plan.tier === 'small' ? 2 : 3;
+  return (plan.tier === 'small' ? 2 : 3) + (plan.sip.enabled ? 1 : 0);
 }
 
 export type CostCategory = 'infra' | 'providers';

@@ -9,6 +9,7 @@ import type { Policies, ReportViolation, ResourceValidationArgs, ResourceValidat
 import { METRICS } from '@voice-agent-infra/common';
 import { TAG_KEYS } from '../aws/common.js';
 import { CADDY_PORTS, LIVEKIT_PORTS, type PortProtocol, PUBLIC_TLS_PORT } from '../livekit/ports.js';
+import { SIP_RTP_PORT_RANGE, SIP_SIGNALLING_PORT, SIP_TLS_PORT } from '../sip/ports.js';
 
 export const RESOURCE_TYPES = {
   instance: 'aws:ec2/instance:Instance',
@@ -27,10 +28,15 @@ export const RESOURCE_TYPES = {
 
 type Props = Record<string, unknown>;
 
-/** Ports that may be open to the whole internet: LiveKit's public ports, Caddy's (small), the NLBs' TLS 443. */
+/**
+ * Ports that may be open to the whole internet: LiveKit's public ports, Caddy's (small), the NLBs'
+ * TLS 443, and the SIP service's RTP range (open when the provider's media ranges are not published:
+ * RTP is taken only on the ports of calls the signalling set up; components/sip/providers.ts).
+ */
 export const INTERNET_PORTS: ReadonlyArray<{ protocol: PortProtocol; fromPort: number; toPort: number }> = [
   ...[...LIVEKIT_PORTS, ...CADDY_PORTS].filter((p) => p.access === 'public').map(({ protocol, fromPort, toPort }) => ({ protocol, fromPort, toPort })),
   { protocol: 'tcp', fromPort: PUBLIC_TLS_PORT, toPort: PUBLIC_TLS_PORT },
+  { protocol: 'udp', fromPort: SIP_RTP_PORT_RANGE.start, toPort: SIP_RTP_PORT_RANGE.end },
 ];
 
 const OPEN_CIDRS = new Set(['0.0.0.0/0', '::/0']);
@@ -119,6 +125,46 @@ function asArray(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
 }
 
+// --- SIP signalling never from the internet ---------------------------------------------------------
+
+/** Ports of SIP signalling (5060 UDP/TCP, 5061 TLS): only from the SIP provider's ranges. */
+export const SIP_SIGNALLING_PORTS: readonly number[] = [SIP_SIGNALLING_PORT, SIP_TLS_PORT];
+
+/** A rule's port range covers a SIP signalling port (protocol -1, "all", covers every port). */
+function coversSipSignalling(protocol: unknown, fromPort: unknown, toPort: unknown): number[] {
+  const proto = String(protocol).toLowerCase();
+  if (proto === '-1' || proto === 'all') return [...SIP_SIGNALLING_PORTS];
+  if (proto !== 'tcp' && proto !== 'udp' && proto !== '6' && proto !== '17') return [];
+  const from = Number(fromPort);
+  const to = Number(toPort);
+  return SIP_SIGNALLING_PORTS.filter((port) => from <= port && port <= to);
+}
+
+export const noOpenSipSignalling: ResourceValidationPolicy = {
+  name: 'no-open-sip-signalling',
+  description: "No ingress on SIP signalling (5060, 5061) from 0.0.0.0/0 or ::/0: scanners and toll fraud find an open SIP port within minutes; only the SIP provider's ranges may reach it.",
+  enforcementLevel: 'mandatory',
+  validateResource: (args, report) => {
+    const p = args.props;
+    const check = (where: string, protocol: unknown, fromPort: unknown, toPort: unknown, cidrs: unknown[]) => {
+      const open = cidrs.filter((c): c is string => typeof c === 'string' && OPEN_CIDRS.has(c));
+      const ports = coversSipSignalling(protocol, fromPort, toPort);
+      if (open.length > 0 && ports.length > 0) {
+        report(`${args.name}${where}: ${open.join(', ')} may reach SIP signalling (${String(protocol)} ${ports.join(', ')}); open it to the SIP provider's ranges only (sip.provider, sip.allowedCidrs)`);
+      }
+    };
+    if (args.type === RESOURCE_TYPES.ingressRule) {
+      check('', p.ipProtocol, p.fromPort, p.toPort, [p.cidrIpv4, p.cidrIpv6]);
+    } else if (args.type === RESOURCE_TYPES.securityGroupRule && p.type === 'ingress') {
+      check('', p.protocol, p.fromPort, p.toPort, [...asArray(p.cidrBlocks), ...asArray(p.ipv6CidrBlocks)]);
+    } else if (args.type === RESOURCE_TYPES.securityGroup) {
+      for (const [i, rule] of asArray(p.ingress).map(asRecord).entries()) {
+        check(` ingress[${i}]`, rule.protocol, rule.fromPort, rule.toPort, [...asArray(rule.cidrBlocks), ...asArray(rule.ipv6CidrBlocks)]);
+      }
+    }
+  },
+};
+
 // --- Redis ----------------------------------------------------------------------------------------
 
 export const redisEncryptedWithAuth: ResourceValidationPolicy = {
@@ -138,8 +184,9 @@ export const redisEncryptedWithAuth: ResourceValidationPolicy = {
 // --- Secrets in user data ----------------------------------------------------------------------------
 
 const SECRET_NAME = String.raw`[\w.-]*(?:secret|password|passwd|token|private_?key|access_?key)[\w.-]*`;
-// A literal: not a reference ($VAR, $(cmd)), an ARN, a template or an empty/quoted-empty value; 8+ characters.
-const LITERAL = String.raw`["']?(?!\$|arn:|<|\{\{|\(|\[|["'\s]|$)[^\s"'#,;)]{8,}`;
+// A literal: not a reference ($VAR, $(cmd)), an ARN, a template, a boot-time placeholder (@@NAME@@,
+// components/sip/sip-yaml.ts: filled on the node from Secrets Manager) or an empty/quoted-empty value; 8+ characters.
+const LITERAL = String.raw`["']?(?!\$|arn:|<|\{\{|\(|\[|@@[A-Z0-9_]+@@(?:["'\s]|$)|["'\s]|$)[^\s"'#,;)]{8,}`;
 
 /** What looks like secret material in a line of text, each with the reason given in the violation. */
 export const SECRET_PATTERNS: ReadonlyArray<{ pattern: RegExp; what: string }> = [
@@ -312,6 +359,7 @@ export const policies: Policies = [
   imdsv2Required,
   ebsEncrypted,
   noOpenIngress,
+  noOpenSipSignalling,
   redisEncryptedWithAuth,
   noSecretsInUserData,
   ecrScanOnPush,

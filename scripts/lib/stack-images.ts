@@ -22,6 +22,7 @@ export function stackImages(config: StackConfig, plan: DeploymentPlan): StackIma
   if (plan.tier === 'small') {
     images.push({ role: placement.caddyImage ? 'Caddy L4 (aws.caddyImage)' : 'Caddy L4 (default; aws.caddyImage overrides it)', image: placement.caddyImage ?? PINNED_IMAGES.caddy });
   }
+  if (plan.sip.enabled) images.push({ role: 'LiveKit SIP', image: PINNED_IMAGES.sip });
   if (placement.agentImage) images.push({ role: 'agent (aws.agentImage)', image: placement.agentImage });
   return images;
 }

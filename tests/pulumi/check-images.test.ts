@@ -27,25 +27,30 @@ function check(args: string[], present: string[]) {
 }
 
 describe('npm run check:images', () => {
-  it('the small box: LiveKit, Redis and the Caddy L4 image, all found: exit 0', () => {
-    const r = check(['--stack', 'small'], [PINNED_IMAGES.livekit, PINNED_IMAGES.redis, PINNED_IMAGES.caddy]);
+  it('the small box: LiveKit, Redis, the Caddy L4 image and LiveKit SIP, all found: exit 0', () => {
+    const r = check(['--stack', 'small'], [PINNED_IMAGES.livekit, PINNED_IMAGES.redis, PINNED_IMAGES.caddy, PINNED_IMAGES.sip]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual([
       `ok      ${PINNED_IMAGES.livekit}  (small: livekit-server)`,
       `ok      ${PINNED_IMAGES.redis}  (small: Redis on the node)`,
       `ok      ${PINNED_IMAGES.caddy}  (small: Caddy L4 (default; aws.caddyImage overrides it))`,
+      `ok      ${PINNED_IMAGES.sip}  (small: LiveKit SIP)`,
     ]);
   });
 
   it('a missing Caddy image fails with exit 1, naming it', () => {
-    const r = check(['--stack', 'small'], [PINNED_IMAGES.livekit, PINNED_IMAGES.redis]);
+    const r = check(['--stack', 'small'], [PINNED_IMAGES.livekit, PINNED_IMAGES.redis, PINNED_IMAGES.sip]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`NOT OK  ${PINNED_IMAGES.caddy}`);
     expect(r.stderr.trim()).toBe(`check:images: 1 image(s) not found or not reachable: ${PINNED_IMAGES.caddy}: no such manifest: ${PINNED_IMAGES.caddy}`);
   });
 
   it('large pulls neither Redis nor Caddy; a bad flag is exit 2 with one line', () => {
-    expect(check(['--stack', 'large'], [PINNED_IMAGES.livekit]).code).toBe(0);
+    expect(check(['--stack', 'large'], [PINNED_IMAGES.livekit, PINNED_IMAGES.sip]).code).toBe(0);
+    // The SIP image is checked wherever the stack answers phone calls (every example stack).
+    const noSip = check(['--stack', 'large'], [PINNED_IMAGES.livekit]);
+    expect(noSip.code).toBe(1);
+    expect(noSip.stdout).toContain(`NOT OK  ${PINNED_IMAGES.sip}  (large: LiveKit SIP)`);
     const r = check(['--stack', 'nope'], []);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);

@@ -11,6 +11,9 @@ const cost = (minutes: number, sip: Record<string, unknown> = {}, extra: Record<
   return { plan, cost: priceDeployment(plan, DEFAULT_CATALOG) };
 };
 const SIP_LINE = 'SIP media between LiveKit nodes';
+/** The SIP credentials secret (components/aws/secrets.ts): one Secrets Manager entry a month. */
+const SECRET_MONTH_USD = DEFAULT_CATALOG['aws.secretsmanager.secret-month']!.value;
+const secrets = (c: ReturnType<typeof cost>['cost']) => c.lines.find((l) => l.priceKey === 'aws.secretsmanager.secret-month')!.quantity;
 
 describe('what SIP adds to the plan and its cost', () => {
   it.each(Object.entries(TIERS))('%s: the plan places SIP beside LiveKit and says how the provider reaches it', (tier, minutes) => {
@@ -19,11 +22,12 @@ describe('what SIP adds to the plan and its cost', () => {
     expect(plan.sip).toMatchObject({ enabled: true, placement: 'livekit-nodes', entry: tier === 'large' ? 'load-balancer' : 'node-elastic-ip', numbers: ['+15550100001'] });
   });
 
-  it.each([['small', TIERS.small], ['mid', TIERS.mid]] as const)('%s: one LiveKit node, its Elastic IP already priced: SIP adds no line and no address', (_tier, minutes) => {
+  it.each([['small', TIERS.small], ['mid', TIERS.mid]] as const)('%s: one LiveKit node, its Elastic IP already priced: SIP adds no line and no address, only its credentials secret', (_tier, minutes) => {
     const on = cost(minutes).cost;
     const off = cost(minutes, { enabled: false }).cost;
     expect(on.lines.map((l) => l.item)).toEqual(off.lines.map((l) => l.item));
-    expect(on.monthlyUsd).toBeCloseTo(off.monthlyUsd, 9);
+    expect(secrets(on)).toBe(secrets(off) + 1);
+    expect(on.monthlyUsd - off.monthlyUsd).toBeCloseTo(SECRET_MONTH_USD, 9);
     expect(on.lines.find((l) => l.item === SIP_LINE)).toBeUndefined();
   });
 
@@ -35,7 +39,7 @@ describe('what SIP adds to the plan and its cost', () => {
     const line = on.lines.find((l) => l.item === SIP_LINE)!;
     expect(line.priceKey).toBe('aws.data-transfer.cross-az.gb');
     expect(line.quantity).toBeCloseTo(2 * audioGb(TIERS.large, 55) * ((nodes - 1) / nodes) * 2, 9);
-    expect(on.monthlyUsd - off.monthlyUsd).toBeCloseTo(line.monthlyUsd, 9);
+    expect(on.monthlyUsd - off.monthlyUsd).toBeCloseTo(line.monthlyUsd + SECRET_MONTH_USD, 9);
     // Addresses: the NLB's and the nodes', priced either way.
     const ipv4 = (c: typeof on) => c.lines.find((l) => l.priceKey === 'aws.ipv4.hour')!.quantity;
     expect(ipv4(on)).toBe(ipv4(off));
