@@ -25,7 +25,7 @@ export interface StackReport {
     sessionsPerWorker: number;
     workers: { min: number; max: number };
   };
-  redis: { mode: 'local' | 'managed'; nodeType: string | null; replicas: number };
+  redis: { mode: DeploymentPlan['redis']['mode']; nodeType: string | null; replicas: number };
   loadBalancer: boolean;
   llmRateLimits: DeploymentPlan['llmRateLimits'];
   cost: {
