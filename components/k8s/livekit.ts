@@ -74,8 +74,10 @@ export interface LivekitServerArgs {
   /** livekit.yaml inputs except the API key (taken from `apiKey`). */
   config: Omit<LivekitConfigArgs, 'apiKey'>;
   apiKey: pulumi.Input<string>;
-  /** Secret with LIVEKIT_KEYS (and REDIS_PASSWORD when `config.redis` is set). */
+  /** Secret with LIVEKIT_KEYS (and REDIS_PASSWORD when `redisPassword`). */
   secretName: pulumi.Input<string>;
+  /** The Secret carries REDIS_PASSWORD for the shared Redis (`config.redis` set, and the Redis needs one). */
+  redisPassword: boolean;
   /** kubernetes.io/tls Secret with the TURN certificate. */
   tlsSecretName: string;
   provider: KubernetesProvider;
@@ -98,7 +100,7 @@ export class LivekitServer extends pulumi.ComponentResource {
     const child = { parent: this };
     const meta = { namespace: args.namespace, labels: labels(args.id, 'livekit') };
     const selector = selectorLabels(args.id, 'livekit');
-    const usesRedis = args.config.redis !== undefined;
+    if (args.redisPassword && args.config.redis === undefined) throw new Error('redisPassword without config.redis: LiveKit uses no Redis');
 
     const configText = pulumi.output(args.apiKey).apply((apiKey) => renderLivekitConfig({ ...args.config, apiKey }));
     this.configMap = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: meta, data: { 'config.yaml': configText } }, child);
@@ -145,7 +147,7 @@ export class LivekitServer extends pulumi.ComponentResource {
                   env: [
                     { name: 'LIVEKIT_CONFIG', valueFrom: { configMapKeyRef: { name: this.configMap.metadata.name, key: 'config.yaml' } } },
                     secretEnv('LIVEKIT_KEYS', args.secretName),
-                    ...(usesRedis ? [secretEnv('REDIS_PASSWORD', args.secretName)] : []),
+                    ...(args.redisPassword ? [secretEnv('REDIS_PASSWORD', args.secretName)] : []),
                   ],
                   // With host networking the container port is the node's port (hostPort must equal it).
                   ports: [

@@ -145,6 +145,7 @@ export class K8sVoiceStack extends pulumi.ComponentResource {
           secretsFrom: 'its environment, filled from a Kubernetes Secret',
         },
         secretName: secrets.names.livekit,
+        redisPassword: layout.redis.livekitUsesIt && secrets.redisPassword !== undefined,
         tlsSecretName: placement.tls.secretName,
         provider: placement.provider,
         scheduling: placement.scheduling,

@@ -83,7 +83,7 @@ export interface PodLayout {
   /** Seconds between SIGTERM and SIGKILL: covers the drain of what the pod holds. */
   terminationGracePeriodSeconds: number;
   /** The node pool the pod is sized for and priced on (MachineGroup name). */
-  pool: 'livekit' | 'agents' | 'services';
+  pool: MachineGroup['name'];
 }
 
 export interface DeploymentLayout {
@@ -269,6 +269,7 @@ function kubernetesLayout(inputs: LayoutInputs): DeploymentLayout {
   // Two intake/dispatcher and proxy replicas from mid up, so one can restart while the other serves.
   const serviceReplicas = small ? 1 : 2;
   const fixed = (n: number): Range => ({ min: n, max: n });
+  const pool = (name: 'livekit' | 'agents' | 'services'): MachineGroup['name'] => (small ? 'box' : name);
   const agentDrainSeconds = MAX_CALL_SECONDS;
   const livekitGrace = MAX_CALL_SECONDS + ROOM_EMPTY_TIMEOUT_SECONDS;
 
@@ -293,11 +294,14 @@ function kubernetesLayout(inputs: LayoutInputs): DeploymentLayout {
     redis: inCluster
       ? { placement: 'in-cluster', reachedFrom: 'stack', tls: false, auth: true, livekitUsesIt: multiNode }
       : { placement: 'external', reachedFrom: 'stack', tls: true, auth: true, livekitUsesIt: multiNode },
-    machines: [
-      { name: 'livekit', roles: ['livekit'], count: null, instanceType: livekit.instanceType, onePerMachine: true },
-      { name: 'agents', roles: ['agent'], count: null, instanceType: agents.instanceType, onePerMachine: false },
-      { name: 'services', roles: ['intake', 'dispatcher', ...(inCluster ? (['redis'] as const) : []), 'tls-proxy'], count: null, instanceType: inputs.servicesInstanceType, onePerMachine: false },
-    ],
+    // Small: one pool of the plan's box type, the scheduler packing every pod (LiveKit one per node).
+    machines: small
+      ? [{ name: 'box', roles: ['livekit', 'agent', 'intake', 'dispatcher', ...(inCluster ? (['redis'] as const) : []), 'tls-proxy'], count: null, instanceType: livekit.instanceType, onePerMachine: true }]
+      : [
+          { name: 'livekit', roles: ['livekit'], count: null, instanceType: livekit.instanceType, onePerMachine: true },
+          { name: 'agents', roles: ['agent'], count: null, instanceType: agents.instanceType, onePerMachine: false },
+          { name: 'services', roles: ['intake', 'dispatcher', ...(inCluster ? (['redis'] as const) : []), 'tls-proxy'], count: null, instanceType: inputs.servicesInstanceType, onePerMachine: false },
+        ],
     autoscaling: [
       ...(multiNode
         ? [{ role: 'livekit' as const, replicas: livekit.nodes, signals: [{ metric: 'cpu' as const, target: LIVEKIT_CPU_TARGET_PERCENT, why: 'spreads rooms over more nodes before one saturates' }] }]
@@ -306,21 +310,21 @@ function kubernetesLayout(inputs: LayoutInputs): DeploymentLayout {
     ],
     drain: { agentSeconds: agentDrainSeconds, livekitSeconds: livekitGrace },
     pods: {
-      livekit: { replicas: livekit.nodes, containers: [{ name: 'livekit', requests: livekitRequests, limits: livekitLimits }], terminationGracePeriodSeconds: livekitGrace, pool: 'livekit' },
+      livekit: { replicas: livekit.nodes, containers: [{ name: 'livekit', requests: livekitRequests, limits: livekitLimits }], terminationGracePeriodSeconds: livekitGrace, pool: pool('livekit') },
       agent: {
         replicas: agents.workers,
         containers: [{ name: 'agent', requests: agentSize, limits: { ...agentSize } }],
         terminationGracePeriodSeconds: agentDrainSeconds + AGENT_SHUTDOWN_MARGIN_SECONDS,
-        pool: 'agents',
+        pool: pool('agents'),
       },
       queue: {
         replicas: fixed(serviceReplicas),
         containers: [container('intake', QUEUE_CONTAINER), container('dispatcher', QUEUE_CONTAINER)],
         terminationGracePeriodSeconds: QUEUE_GRACE_SECONDS,
-        pool: 'services',
+        pool: pool('services'),
       },
-      redis: inCluster ? { replicas: fixed(1), containers: [container('redis', REDIS_CONTAINER)], terminationGracePeriodSeconds: REDIS_GRACE_SECONDS, pool: 'services' } : null,
-      tlsProxy: { replicas: fixed(serviceReplicas), containers: [container('tls-proxy', TLS_PROXY_CONTAINER)], terminationGracePeriodSeconds: TLS_PROXY_GRACE_SECONDS, pool: 'services' },
+      redis: inCluster ? { replicas: fixed(1), containers: [container('redis', REDIS_CONTAINER)], terminationGracePeriodSeconds: REDIS_GRACE_SECONDS, pool: pool('services') } : null,
+      tlsProxy: { replicas: fixed(serviceReplicas), containers: [container('tls-proxy', TLS_PROXY_CONTAINER)], terminationGracePeriodSeconds: TLS_PROXY_GRACE_SECONDS, pool: pool('services') },
     },
     provider: k8s.provider,
   };

@@ -96,6 +96,8 @@ export interface DeploymentPlan {
     telephonyAudioKbps: number;
     webrtcAudioKbps: number;
     pricing: Record<string, number>;
+    /** Kubernetes: the control plane's monthly fee (kubernetes.controlPlaneMonthlyUsd; 0 for an existing cluster). */
+    kubernetesControlPlaneMonthlyUsd: number;
   };
   warnings: string[];
 }
@@ -300,6 +302,7 @@ export function planDeployment(config: StackConfig): DeploymentPlan {
       telephonyAudioKbps: usage.telephonyAudioKbps,
       webrtcAudioKbps: usage.webrtcAudioKbps,
       pricing: { ...config.pricing },
+      kubernetesControlPlaneMonthlyUsd: config.target === 'kubernetes' ? config.kubernetes.controlPlaneMonthlyUsd : 0,
     },
     warnings,
   };
