@@ -251,6 +251,9 @@ export function planDeployment(config: StackConfig): DeploymentPlan {
   }
 
   if (config.target === 'kubernetes') redis = kubernetesRedis(config, tier, redis);
+  if (redis.mode === 'external') {
+    warnings.push('the external Redis (kubernetes.redisUrl) is not in the cost: it is billed by whoever runs it (ElastiCache, Memorystore, ...); it must run with maxmemory-policy noeviction');
+  }
 
   const usagePerCall = expectedUsagePerCall(config);
   const llmRateLimits = rateLimitsAtSpike(spike.sessions, config, usagePerCall);

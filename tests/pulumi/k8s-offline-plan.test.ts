@@ -43,7 +43,7 @@ const component = (r: PlannedResource) => (r.inputs as Obj).metadata?.labels?.[L
 const workload = (stack: string, name: string) => (of(stack, T.deployment).find((d) => (d.inputs as Obj).metadata.name === name)?.inputs ?? null) as Obj | null;
 const podSpec = (w: Obj) => w.spec.template.spec as Obj;
 const planOf = (stack: string) => buildStackReport(stack, exampleConfig(stack)).plan;
-const envOf = (container: Obj, name: string) => (container.env as Obj[]).find((e) => e.name === name);
+const envOf = (container: Obj, name: string): Obj => (container.env as Obj[]).find((e) => e.name === name)!;
 const autoscalerOf = (stack: string, target: string) => {
   const hpa = of(stack, T.hpa).find((h) => (h.inputs as Obj).spec.scaleTargetRef.name === target);
   const keda = of(stack, T.scaledObject).find((s) => (s.inputs as Obj).spec.scaleTargetRef.name === target);
@@ -262,7 +262,7 @@ describe('the nodes the graph needs, priced with the catalog, cost what the plan
           .filter((w) => plan.layout.pods![roleOf[w.metadata.labels[LABEL_KEYS.component]]!]!.pool === pool.name)
           .flatMap((w) => {
             const role = roleOf[w.metadata.labels[LABEL_KEYS.component]]!;
-            const requests = (podSpec(w).containers as Obj[]).reduce(
+            const requests = (podSpec(w).containers as Obj[]).reduce<{ cpu: number; memoryGiB: number }>(
               (a, c) => ({ cpu: a.cpu + cpuOf(c.resources.requests.cpu), memoryGiB: a.memoryGiB + memoryGiBOf(c.resources.requests.memory) }),
               { cpu: 0, memoryGiB: 0 },
             );
