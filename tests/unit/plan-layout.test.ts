@@ -48,6 +48,26 @@ describe('layout on AWS (what the AWS components read in place of the tier name)
     expect(plan.layout.autoscaling[0]!.replicas).toEqual(plan.livekit.nodes);
   });
 
+  it.each([5_000, 15_000, 24_999, 25_000, 50_000, 100_000, 100_001, 250_000, 1_000_000])(
+    'gives the AWS components what they derive from the tier name today (%i minutes)',
+    (minutes) => {
+      const { tier, layout, agents } = aws(minutes);
+      const livekitMachine = layout.machines[0]!;
+      // components/aws/voice-stack.ts, each tier expression and the layout field that replaces it:
+      expect(layout.tls.signalling === 'node-proxy' ? 'caddy' : 'nlb').toBe(tier === 'small' ? 'caddy' : 'nlb');
+      expect(layout.machines.some((m) => m.name === 'agents')).toBe(tier !== 'small');
+      expect(layout.machines.some((m) => m.name === 'agents')).toBe(!agents.colocatedWithLivekit);
+      expect(layout.redis.placement === 'managed' ? 'managed' : layout.redis.reachedFrom === 'node' ? 'node-loopback' : 'node-shared').toBe(
+        tier === 'small' ? 'node-loopback' : tier === 'mid' ? 'node-shared' : 'managed',
+      );
+      expect(layout.redis.auth).toBe(tier !== 'small');
+      expect(layout.tls.signalling === 'load-balancer').toBe(tier !== 'small');
+      expect(layout.autoscaling.some((a) => a.role === 'livekit')).toBe(tier === 'large');
+      const nodeRole = livekitMachine.roles.includes('agent') ? 'small' : livekitMachine.roles.includes('redis') ? 'livekit-mid' : 'livekit-large';
+      expect(nodeRole).toBe(tier === 'small' ? 'small' : tier === 'mid' ? 'livekit-mid' : 'livekit-large');
+    },
+  );
+
   it('the backlog target is what one worker starts within the acceptable wait', () => {
     // 25 sessions, 5-minute calls: 25 / 300 s = 1/12 call per second; 5 s of wait -> 0.42 waiting calls.
     expect(backlogPerWorkerTarget({ maxWaitSeconds: 5, avgCallMinutes: 5, sessionsPerWorker: 25 })).toBe(0.42);
