@@ -74,9 +74,9 @@ export class K8sVoiceStack extends pulumi.ComponentResource {
           labels: {
             ...labels(id, 'livekit'),
             // LiveKit needs the host network (WebRTC media on the node's ports), which the baseline
-            // and restricted Pod Security levels forbid; every other pod is restricted by its own spec.
+            // and restricted Pod Security levels forbid; every other pod is restricted by its own spec
+            // (the k8s-no-privileged-containers policy holds them to it).
             'pod-security.kubernetes.io/enforce': 'privileged',
-            'pod-security.kubernetes.io/warn': 'baseline',
           },
         },
       },
