@@ -268,6 +268,15 @@ export function planDeployment(config: StackConfig): DeploymentPlan {
     }
   }
 
+  const layout = planLayout({
+    tier,
+    config,
+    livekit,
+    agents,
+    servicesInstanceType: servicesShape.instanceType,
+    redisMode: redis.mode,
+    assumptions: { maxWaitSeconds: traffic.maxWaitSeconds, avgCallMinutes: traffic.avgCallMinutes },
+  });
   return {
     tier,
     tierReason,
@@ -285,17 +294,10 @@ export function planDeployment(config: StackConfig): DeploymentPlan {
     livekit,
     agents,
     redis,
-    loadBalancer: tier !== 'small',
-    layout: planLayout({
-      tier,
-      config,
-      livekit,
-      agents,
-      servicesInstanceType: servicesShape.instanceType,
-      redisMode: redis.mode,
-      assumptions: { maxWaitSeconds: traffic.maxWaitSeconds, avgCallMinutes: traffic.avgCallMinutes },
-    }),
-    loadBalancerRoles: tier === 'small' ? [] : ['signalling', 'turn-tls'],
+    // AWS: none on small (Caddy on the box), two NLBs from mid; Kubernetes: two LoadBalancer Services on every tier.
+    loadBalancer: layout.loadBalancers.length > 0,
+    layout,
+    loadBalancerRoles: [...layout.loadBalancers],
     llmRateLimits,
     usagePerCall,
     providers: { ...providers },
