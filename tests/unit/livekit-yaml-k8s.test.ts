@@ -1,7 +1,7 @@
 /** livekit.yaml inputs the Kubernetes target adds: TURN/TLS held by LiveKit, a Redis inside the cluster without TLS. */
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { livekitConfig, type LivekitConfigArgs, renderLivekitConfig, undocumentedKeys } from '../../components/livekit/index.js';
+import { livekitConfig, type LivekitConfigArgs, renderLivekitConfig, TURN_CREDENTIAL_TTL_SECONDS, undocumentedKeys } from '../../components/livekit/index.js';
 import { API_KEY, at } from './livekit-fixtures.js';
 
 const base: LivekitConfigArgs = {
@@ -32,6 +32,7 @@ describe('livekit.yaml for Kubernetes', () => {
       external_tls: false,
       cert_file: '/etc/livekit-tls/tls.crt',
       key_file: '/etc/livekit-tls/tls.key',
+      ttl_seconds: TURN_CREDENTIAL_TTL_SECONDS,
     });
     expect(() => livekitConfig({ ...base, turnTls: { certFile: 'tls.crt', keyFile: '/k' } })).toThrow(/turnTls.certFile must be an absolute path/);
   });
