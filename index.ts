@@ -1,5 +1,5 @@
 /**
- * The Pulumi program, thin: stack config -> plan and cost -> the AWS stack -> outputs.
+ * The Pulumi program, thin: stack config -> plan and cost -> the AWS or Kubernetes stack -> outputs.
  * User errors (bad config) end the run with one line naming the key, not a stack trace.
  */
 import { dirname } from 'node:path';
@@ -7,17 +7,20 @@ import { fileURLToPath } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
 import { sipCredentialsFromConfig } from './components/aws/sip.js';
 import { AwsVoiceStack } from './components/aws/voice-stack.js';
-import { ConfigError, configFromPulumi } from './components/config.js';
+import { CONFIG_NAMESPACE, ConfigError, configFromPulumi } from './components/config.js';
+import { K8sVoiceStack } from './components/k8s/voice-stack.js';
 import { buildStackReport } from './components/report.js';
 
 const stackName = pulumi.getStack();
 
 function build() {
   const config = configFromPulumi(pulumi.runtime.allConfig());
-  if (config.target === 'kubernetes') {
-    throw new ConfigError('target', config.target, 'the Kubernetes target is not built yet; use target: aws (the plan and cost still work: npm run plan)');
-  }
   const { report, plan } = buildStackReport(stackName, config);
+  if (config.target === 'kubernetes') {
+    const redisPassword = new pulumi.Config(CONFIG_NAMESPACE).getSecret('redisPassword');
+    const stack = new K8sVoiceStack('voice', { stack: stackName, config, plan, ...(redisPassword !== undefined ? { redisPassword } : {}) });
+    return { report, stack };
+  }
   const stack = new AwsVoiceStack('voice', {
     stack: stackName,
     config,
@@ -41,20 +44,26 @@ try {
 }
 const { report, stack } = built;
 
+// The same output names on both targets where they apply; AWS-only ones are undefined on Kubernetes.
+const awsStack = stack instanceof AwsVoiceStack ? stack : undefined;
+const k8sStack = stack instanceof K8sVoiceStack ? stack : undefined;
 export const tier = report.tier;
 export const livekitUrl = stack.livekitUrl;
 export const webhookUrl = stack.webhookUrl;
-export const operatorUrl = stack.operatorUrl;
-export const dashboardUrl = stack.dashboardUrl;
-export const alertTopicArn = stack.alertTopicArn;
-export const secretArns = stack.secretArns;
+export const operatorUrl = awsStack?.operatorUrl;
+export const dashboardUrl = awsStack?.dashboardUrl;
+export const alertTopicArn = awsStack?.alertTopicArn;
+export const secretArns = awsStack?.secretArns;
 export const livekitApiKey = stack.apiKey;
 export const dnsRecords = stack.dnsRecords;
 export const agentImage = stack.agentImage;
-/** Point the SIP provider's trunk here (README "Receiving calls"); absent with sip.enabled false. */
-export const sipUri = stack.sipUri;
-/** The numbers the inbound trunk takes (empty: any number the provider sends). */
-export const sipNumbers = stack.sipNumbers;
+/** Kubernetes: the namespace and the names of the stack's Secrets (never values). */
+export const namespace = k8sStack?.namespace;
+export const secretNames = k8sStack?.secretNames;
+/** AWS: point the SIP provider's trunk here (README "Receiving calls"); absent with sip.enabled false. */
+export const sipUri = awsStack?.sipUri;
+/** AWS: the numbers the inbound trunk takes (empty: any number the provider sends). */
+export const sipNumbers = awsStack?.sipNumbers;
 export const plan = {
   tier: report.tier,
   livekit: report.livekit,

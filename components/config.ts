@@ -255,6 +255,75 @@ const awsSchema = z
   })
   .prefault({});
 
+export const KUBERNETES_PROVIDERS = ['aws', 'gcp', 'generic'] as const;
+export type KubernetesProvider = (typeof KUBERNETES_PROVIDERS)[number];
+/** Roles that take node selectors and tolerations: LiveKit, agent workers, and the rest (intake, dispatcher, Redis, TLS proxy). */
+export const KUBERNETES_ROLES = ['livekit', 'agents', 'services'] as const;
+
+// Booleans may arrive as "true"/"false" text from `pulumi config set`.
+const flag = (what: string) =>
+  z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: `must be true or false (${what})` }));
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const dnsLabel = (what: string) =>
+  z.string({ error: `must be a Kubernetes name (${what})` }).regex(DNS_LABEL, `must be a lower-case DNS label: letters, digits and "-", at most 63 (${what})`);
+const perRole = <T extends z.ZodType>(schema: T) =>
+  z.strictObject({ livekit: schema.optional(), agents: schema.optional(), services: schema.optional() }).prefault({});
+const tolerationSchema = z.strictObject({
+  key: z.string().optional(),
+  operator: oneOf(['Exists', 'Equal'] as const).optional(),
+  value: z.string().optional(),
+  effect: oneOf(['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const).optional(),
+  tolerationSeconds: integerAtLeast(0, 'seconds').optional(),
+});
+
+/**
+ * Kubernetes placement and access: used by the Kubernetes components (target: kubernetes). What is
+ * required there (domain, tls, agentImage, nodeCidrs) is checked by validateK8sConfig with the plan.
+ */
+const kubernetesSchema = z
+  .strictObject({
+    /** Namespace the stack creates and runs in (one per stack). */
+    namespace: dnsLabel('the namespace the stack creates').default('voice-agent'),
+    /** Load balancer annotations for this cloud: aws (NLB), gcp (GKE L4), generic (none). */
+    provider: oneOf(KUBERNETES_PROVIDERS).default('generic'),
+    /** Public hostname of LiveKit signalling (wss://domain). */
+    domain: z.string().optional(),
+    /** TURN/TLS hostname (default turn.<domain>). */
+    turnDomain: z.string().optional(),
+    /** TLS for both names: an existing kubernetes.io/tls Secret in the namespace, or a cert-manager ClusterIssuer that issues one. */
+    tls: z.strictObject({ secretName: dnsLabel('a TLS Secret').optional(), clusterIssuer: z.string().optional() }).optional(),
+    /** StorageClass of the in-cluster Redis volume; default the cluster's default class. */
+    storageClass: z.string().optional(),
+    /** External Redis, rediss://host:port (TLS; the password comes from the secret config key redisPassword). Needed on large unless inClusterRedis. */
+    redisUrl: z.string().optional(),
+    /** Run Redis in the cluster on the large tier too (a StatefulSet), by choice. */
+    inClusterRedis: flag('Redis in the cluster on the large tier').default(false),
+    /** KEDA is installed: agent workers scale on the queue (ScaledObject); false falls back to an HPA on CPU. */
+    keda: flag('KEDA is installed').default(false),
+    /** Namespace KEDA's operator runs in (its metrics-api scaler polls the intake). */
+    kedaNamespace: dnsLabel('the namespace KEDA runs in').default('keda'),
+    /** The agent image, pinned by tag or digest: nothing is built in the cluster. */
+    agentImage: z.string().optional(),
+    /** Existing Secret (in the namespace) with the providers' API keys for the agent workers (envFrom). */
+    agentEnvSecret: dnsLabel('a Secret with provider API keys').optional(),
+    /** Node instance types the pods are sized for and priced at; default the plan's (capacity.*InstanceType). */
+    nodeInstanceTypes: perRole(z.string()),
+    /** The control plane's monthly fee: 0 for an existing cluster, e.g. 73 for EKS ($0.10/h). */
+    controlPlaneMonthlyUsd: atLeast(0, 'USD a month for the control plane').default(0),
+    /** Node selectors per role, e.g. { livekit: { "voice-agent/role": "livekit" } }. */
+    nodeSelectors: perRole(z.record(z.string(), z.string())),
+    /** Tolerations per role. */
+    tolerations: perRole(z.array(tolerationSchema)),
+    /**
+     * The nodes' private address ranges. LiveKit runs on the host network, so its webhooks reach
+     * the intake from a node address, which no pod selector matches: the NetworkPolicies admit these.
+     */
+    nodeCidrs: z.array(z.string()).optional(),
+    /** Namespace of operators' tools and Prometheus, admitted to the intake's /v1 and /metrics. */
+    operatorNamespace: dnsLabel('the operators\' namespace').optional(),
+  })
+  .prefault({});
+
 export const stackConfigSchema = z.strictObject({
   /** Call minutes a month: the one number everything is sized from. */
   monthlyMinutes: positive('call minutes per month'),
@@ -270,11 +339,19 @@ export const stackConfigSchema = z.strictObject({
   /** Phone calls: the LiveKit SIP service, trunks and dispatch rule (components/sip/config.ts). */
   sip: sipSchema,
   ...sipSecretShape,
+  kubernetes: kubernetesSchema,
 }).superRefine(checkSipCredentials);
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
 /** The config as written (before defaults). */
 export type StackConfigInput = z.input<typeof stackConfigSchema>;
+
+/**
+ * Secret config keys (`pulumi config set --secret voice-agent-infra:<key>`): read by the program
+ * with `getSecret`, never part of the sizing config (so never printed by the plan or cost tools).
+ * - redisPassword: AUTH password of the external Redis (kubernetes.redisUrl).
+ */
+export const SECRET_CONFIG_KEYS: readonly string[] = ['redisPassword'];
 
 /** Validates config values (keys without the namespace) and fills the defaults. */
 export function parseStackConfig(values: Record<string, unknown>): StackConfig {
@@ -336,7 +413,7 @@ export function configFromPulumi(all: Record<string, string>): StackConfig {
   const values: Record<string, unknown> = {};
   for (const [fullKey, raw] of Object.entries(all)) {
     const [namespace, key] = splitKey(fullKey);
-    if (namespace !== CONFIG_NAMESPACE) continue;
+    if (namespace !== CONFIG_NAMESPACE || SECRET_CONFIG_KEYS.includes(key)) continue;
     values[key] = parseScalar(raw);
   }
   return parseStackConfig(values);
@@ -364,10 +441,11 @@ export function valuesFromStackFile(yamlText: string, fileName = 'stack file'): 
     const [namespace, key] = splitKey(fullKey);
     if (namespace !== CONFIG_NAMESPACE) continue;
     const secret = value !== null && typeof value === 'object' && 'secure' in value;
-    if (SIP_SECRET_KEY_NAMES.has(key)) {
-      // SIP credentials must be encrypted in the stack file; offline they read as a placeholder.
+    if (SIP_SECRET_KEY_NAMES.has(key) || SECRET_CONFIG_KEYS.includes(key)) {
+      // Credentials must be encrypted in the stack file. SIP's read offline as a placeholder (the
+      // schema checks they come in pairs); the others are read by the program alone (getSecret).
       if (!secret) throw new ConfigError(key, SECRET_PLACEHOLDER_VALUE, `must be a Pulumi secret, not plain text in the stack file: pulumi config set --secret ${CONFIG_NAMESPACE}:${key} <value>`);
-      values[key] = SECRET_PLACEHOLDER_VALUE;
+      if (SIP_SECRET_KEY_NAMES.has(key)) values[key] = SECRET_PLACEHOLDER_VALUE;
       continue;
     }
     if (secret) {

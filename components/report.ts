@@ -25,8 +25,10 @@ export interface StackReport {
     sessionsPerWorker: number;
     workers: { min: number; max: number };
   };
-  redis: { mode: 'local' | 'managed'; nodeType: string | null; replicas: number };
+  redis: { mode: DeploymentPlan['redis']['mode']; nodeType: string | null; replicas: number };
   loadBalancer: boolean;
+  /** Where TLS terminates, where Redis lives, machines or pods, autoscaling signals (components/plan/layout.ts). */
+  layout: DeploymentPlan['layout'];
   llmRateLimits: DeploymentPlan['llmRateLimits'];
   cost: {
     monthlyUsd: number;
@@ -86,6 +88,7 @@ export function buildStackReport(
     },
     redis: { mode: plan.redis.mode, nodeType: plan.redis.nodeType, replicas: plan.redis.replicas },
     loadBalancer: plan.loadBalancer,
+    layout: plan.layout,
     llmRateLimits: plan.llmRateLimits,
     cost: {
       monthlyUsd: cost.monthlyUsd,

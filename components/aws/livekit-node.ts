@@ -84,10 +84,11 @@ export class LivekitNode extends pulumi.ComponentResource {
         iamInstanceProfile: args.instanceProfileName,
         userDataBase64: encodedUserData(args.userData({ publicIp: this.elasticIp.publicIp, dataVolumeId: this.dataVolume.id })),
         metadataOptions: { ...IMDSV2_METADATA_OPTIONS },
-        rootBlockDevice: encryptedRootVolume(args.rootVolumeGiB),
+        // Tags on the root volume only: the provider's docs warn that `volumeTags` on an instance whose
+        // other volume is an aws.ebs.Volume with its own tags cycles the tags on every update.
+        rootBlockDevice: { ...encryptedRootVolume(args.rootVolumeGiB), tags },
         monitoring: false,
         tags,
-        volumeTags: tags,
       },
       // See the file comment: neither a new AMI nor new user data may stop or replace the node.
       { parent: this, ignoreChanges: [...SINGLE_NODE_IGNORED_CHANGES] },

@@ -15,6 +15,8 @@ import {
   withPriceOverrides,
 } from '@voice-agent-infra/common';
 import { sessionsForServiceLevel } from '../plan/erlang.js';
+import { REDIS_VOLUME_GIB } from '../plan/layout.js';
+import { kubernetesNodePools, type NodePool } from './kubernetes-nodes.js';
 import type { DeploymentPlan, Range } from '../plan/plan.js';
 import { crossNodeSipShare } from '../sip/plan.js';
 
@@ -103,7 +105,7 @@ export function priceDeployment(plan: DeploymentPlan, baseCatalog: PriceCatalog)
     'aws.data-transfer-out.free-gb',
     ...DATA_OUT_TIERS.map(([key]) => key),
     ...(plan.redis.engine === 'valkey' ? ['aws.elasticache.valkey-discount'] : []),
-  ];
+  ].filter((key) => key in catalog);
   return {
     monthlyUsd,
     perMinuteUsd: monthlyUsd / minutes,
@@ -124,6 +126,7 @@ function line(item: string, category: CostCategory, priceKey: string, quantity: 
 }
 
 function infraLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLine[] {
+  if (plan.target === 'kubernetes') return kubernetesInfraLines(plan, catalog);
   const share = plan.costInputs.expectedScaleOutShare;
   const lines: CostLine[] = [];
   let instances = 0;
@@ -191,7 +194,7 @@ function infraLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLine[] {
     line('Public IPv4 addresses', 'infra', 'aws.ipv4.hour', publicAddresses * HOURS_PER_MONTH, catalog, `${round2(publicAddresses)} addresses (instances${plan.loadBalancer ? `, ${NLB_PUBLIC_ADDRESSES_EACH} per NLB` : ''}) x 730 h`),
   );
 
-  lines.push(...dataTransferLines(plan, catalog));
+  lines.push(...dataTransferLines(plan, catalog, plan.tier !== 'small'));
 
   const metricCount = Object.keys(METRICS).length;
   lines.push(line('CloudWatch custom metrics', 'infra', 'aws.cloudwatch.metric-month', metricCount, catalog, `${metricCount} metrics x 1 Stack dimension`));
@@ -230,7 +233,7 @@ const DATA_OUT_TIERS: ReadonlyArray<[key: string, sizeGb: number]> = [
   ['aws.data-transfer-out.next-100tb.gb', Number.POSITIVE_INFINITY],
 ];
 
-function dataTransferLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLine[] {
+function dataTransferLines(plan: DeploymentPlan, catalog: PriceCatalog, agentMedia: boolean): CostLine[] {
   const minutes = plan.assumptions.monthlyMinutes;
   // Caller audio leaves AWS towards the telephony provider.
   const outGb = audioGb(minutes, plan.costInputs.telephonyAudioKbps);
@@ -254,7 +257,7 @@ function dataTransferLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLin
       priceKey: 'aws.data-transfer-out.gb',
     },
   ];
-  if (plan.tier !== 'small') {
+  if (agentMedia) {
     const perDirectionGb = audioGb(minutes, plan.costInputs.webrtcAudioKbps);
     const billedGb = 2 * perDirectionGb * AGENT_MEDIA_BILLED_SHARE * 2;
     lines.push(
@@ -290,6 +293,67 @@ function sipLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLine[] {
       `2 directions x ${round2(perDirectionGb)} GB (${plan.costInputs.webrtcAudioKbps} kbps) x ${Math.round(share * 100)}% of calls whose room is on another of ~${round2(nodes)} nodes, billed out and in`,
     ),
   ];
+}
+
+/** Price key of the control plane line: a config value, not a catalog entry. */
+export const CONTROL_PLANE_PRICE_KEY = 'config:kubernetes.controlPlaneMonthlyUsd';
+
+/**
+ * Kubernetes: the nodes the pods' requests need (kubernetesNodePools: at the busy hour and the
+ * spike, priced at the expected average like an autoscaled group), their root volumes and public
+ * addresses, the Redis volume, the two load balancers, the control plane fee from config, and the
+ * same traffic lines as on AWS. Machines and load balancers at the catalog's AWS prices: on another
+ * cloud, override them under `pricing`. No CloudWatch, Secrets Manager or ECR: Prometheus scrapes
+ * the pods, secrets are Kubernetes Secrets, the image is the user's.
+ */
+function kubernetesInfraLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLine[] {
+  const share = plan.costInputs.expectedScaleOutShare;
+  const lines: CostLine[] = [];
+  let nodes = 0;
+  let livekitNodes = 0;
+  for (const pool of kubernetesNodePools(plan.layout)) {
+    const average = expectedAverage({ min: pool.busyNodes, max: pool.spikeNodes }, share);
+    nodes += average;
+    if (pool.roles.includes('livekit')) livekitNodes += expectedAverage({ min: pool.busyPods.livekit ?? 0, max: pool.spikePods.livekit ?? 0 }, share);
+    lines.push(
+      line(`Kubernetes nodes ${pool.instanceType} (${pool.roles.join(', ')})`, 'infra', `aws.ec2.${pool.instanceType}`, average * HOURS_PER_MONTH, catalog, nodePoolBasis(pool, average, share)),
+    );
+  }
+  const controlPlaneUsd = plan.costInputs.kubernetesControlPlaneMonthlyUsd;
+  lines.push({
+    item: 'Kubernetes control plane',
+    category: 'infra',
+    quantity: 1,
+    unitUsd: controlPlaneUsd,
+    monthlyUsd: controlPlaneUsd,
+    basis: controlPlaneUsd === 0 ? 'kubernetes.controlPlaneMonthlyUsd = 0 (an existing cluster)' : 'kubernetes.controlPlaneMonthlyUsd (config), per month',
+    priceKey: CONTROL_PLANE_PRICE_KEY,
+  });
+  const redisVolumeGiB = plan.layout.redis.placement === 'in-cluster' ? REDIS_VOLUME_GIB : 0;
+  lines.push(
+    line('Node root volumes and the Redis volume', 'infra', 'aws.ebs.gp3.gb-month', nodes * plan.costInputs.rootVolumeGiB + redisVolumeGiB, catalog, `${round2(nodes)} nodes x ${plan.costInputs.rootVolumeGiB} GB${redisVolumeGiB > 0 ? ` + ${redisVolumeGiB} GB Redis volume` : ''} (gp3)`),
+  );
+  const lbs = plan.layout.loadBalancers.length;
+  lines.push(line('Load balancers', 'infra', 'aws.nlb.hour', lbs * HOURS_PER_MONTH, catalog, `${lbs} LoadBalancer Services (${plan.layout.loadBalancers.join(', ')}) x 730 h, at the NLB rate`));
+  const nlcu = nlcuPerHour(plan);
+  lines.push(line('Load balancer capacity units', 'infra', 'aws.nlb.nlcu-hour', nlcu * HOURS_PER_MONTH, catalog, `${nlcu.toFixed(4)} NLCU (active and new TLS connections at the spike, signalling) x 730 h`));
+  const addresses = livekitNodes + lbs * NLB_PUBLIC_ADDRESSES_EACH;
+  lines.push(
+    line('Public IPv4 addresses', 'infra', 'aws.ipv4.hour', addresses * HOURS_PER_MONTH, catalog, `${round2(addresses)} addresses (LiveKit nodes need public IPs for media; ${NLB_PUBLIC_ADDRESSES_EACH} per load balancer) x 730 h`),
+  );
+  // Agent pods reach LiveKit's media at its node's public address, from another node.
+  lines.push(...dataTransferLines(plan, catalog, true));
+  return lines;
+}
+
+function nodePoolBasis(pool: NodePool, average: number, share: number): string {
+  const pods = (counts: NodePool['busyPods']) =>
+    Object.entries(counts)
+      .map(([role, n]) => `${n} ${role}`)
+      .join(', ');
+  const needs = `the pods' requests need ${pool.busyNodes} node${pool.busyNodes === 1 ? '' : 's'} at the busy hour (${pods(pool.busyPods)}) and ${pool.spikeNodes} at the spike (${pods(pool.spikePods)})`;
+  if (pool.busyNodes === pool.spikeNodes) return `${needs} x 730 h`;
+  return `${needs}; expected average ${round2(average)} (at the spike size ${Math.round(share * 100)}% of the month) x 730 h`;
 }
 
 function providerLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLine[] {

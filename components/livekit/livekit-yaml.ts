@@ -46,6 +46,16 @@ export interface LivekitRedisArgs {
   kind?: 'shared' | 'node';
   /** AUTH: the password reaches livekit-server through REDIS_PASSWORD; default true for shared. */
   auth?: boolean;
+  /** Speak TLS to it; default true (ElastiCache, external Redis). False for a Redis inside the cluster's network. */
+  tls?: boolean;
+}
+
+/** LiveKit terminates TURN/TLS itself with this certificate (Kubernetes, as LiveKit's Helm chart does) instead of behind a TLS proxy. */
+export interface LivekitTurnTlsArgs {
+  /** PEM certificate chain path inside the container, e.g. "/etc/livekit-tls/tls.crt". */
+  certFile: string;
+  /** PEM private key path inside the container, e.g. "/etc/livekit-tls/tls.key". */
+  keyFile: string;
 }
 
 export interface LivekitConfigArgs {
@@ -74,13 +84,17 @@ export interface LivekitConfigArgs {
    * nodes must.
    */
   nodeIp?: string;
+  /** TURN/TLS terminated by LiveKit with this certificate (turn.external_tls false); default: terminated in front of LiveKit. */
+  turnTls?: LivekitTurnTlsArgs;
+  /** Where the secrets come from, for the file's header comment; default the AWS boot script. */
+  secretsFrom?: string;
 }
 
 /** The livekit.yaml this package writes: a subset of the documented keys, and never `keys` or a password. */
 export interface LivekitConfig {
   port: number;
   rtc: { tcp_port: number; port_range_start: number; port_range_end: number; use_external_ip: boolean; node_ip?: string };
-  turn: { enabled: true; domain: string; tls_port: number; udp_port: number; external_tls: true; ttl_seconds: number };
+  turn: { enabled: true; domain: string; tls_port: number; udp_port: number; external_tls: boolean; cert_file?: string; key_file?: string; ttl_seconds: number };
   prometheus: { port: number };
   webhook: { api_key: string; urls: string[] };
   room: { empty_timeout: number; departure_timeout: number; max_participants?: number };
@@ -218,8 +232,10 @@ export function livekitConfig(args: LivekitConfigArgs): LivekitConfig {
       domain: args.turnDomain,
       tls_port: LIVEKIT_TURN_TLS_PORT,
       udp_port: LIVEKIT_TURN_UDP_PORT,
-      // The NLB (mid, large) or Caddy (small) terminates TLS and forwards plain TCP to tls_port.
-      external_tls: true,
+      // The NLB (mid, large) or Caddy (small) terminates TLS and forwards plain TCP to tls_port;
+      // with turnTls, LiveKit holds the certificate and the load balancer passes TCP through.
+      external_tls: args.turnTls === undefined,
+      ...(args.turnTls ? { cert_file: absolutePath('turnTls.certFile', args.turnTls.certFile), key_file: absolutePath('turnTls.keyFile', args.turnTls.keyFile) } : {}),
       // LiveKit's default since 1.12, written out: TURN credentials expire after 5 minutes.
       ttl_seconds: TURN_CREDENTIAL_TTL_SECONDS,
     },
@@ -240,7 +256,7 @@ export function livekitConfig(args: LivekitConfigArgs): LivekitConfig {
     const host = redisHost(args.redis.address);
     // Setting `redis` switches LiveKit to multi-node mode. ElastiCache speaks TLS only (transit
     // encryption is required for AUTH); the password comes from REDIS_PASSWORD.
-    config.redis = { address: args.redis.address, tls: { enabled: true, server_name: host } };
+    config.redis = args.redis.tls === false ? { address: args.redis.address } : { address: args.redis.address, tls: { enabled: true, server_name: host } };
     // Spread rooms by load rather than at random across the nodes.
     config.node_selector = { kind: 'sysload', sort_by: 'sysload' };
   }
@@ -258,7 +274,7 @@ export function renderLivekitConfig(args: LivekitConfigArgs): string {
   const secretEnv = redisAuth ? `${LIVEKIT_SECRET_ENV.keys} and ${LIVEKIT_SECRET_ENV.redisPassword}` : LIVEKIT_SECRET_ENV.keys;
   const comment = [
     ' Rendered by voice-agent-infra (components/livekit). Holds no secret: livekit-server reads',
-    ` ${secretEnv} from an env file the boot script writes from Secrets Manager.`,
+    ` ${secretEnv} from ${args.secretsFrom ?? 'an env file the boot script writes from Secrets Manager'}.`,
   ].join('\n');
   return toYamlText(config, comment);
 }
@@ -297,6 +313,11 @@ function isPublicIpv4(value: string): boolean {
   const [a, b] = [Number(m[1]), Number(m[2])];
   if (m.slice(1).some((o) => Number(o) > 255)) return false;
   return !(a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168));
+}
+
+function absolutePath(name: string, value: string): string {
+  if (!/^\/[\w./-]+$/.test(value)) throw new Error(`${name} must be an absolute path, got "${value}"`);
+  return value;
 }
 
 function assertWholeNumber(name: string, value: number, min: number): void {

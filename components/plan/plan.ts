@@ -8,6 +8,7 @@ import { ConfigError, type StackConfig, type Tier } from '../config.js';
 import { type ErlangResult, sessionsForServiceLevel } from './erlang.js';
 import { type CpuArchitecture, DEFAULT_INSTANCE_TYPES, INSTANCE_SHAPES, type InstanceShape, REDIS_NODE_TYPES } from './instances.js';
 import { planSip, type SipPlan, sipWarnings } from '../sip/plan.js';
+import { allocatable, type DeploymentLayout, planLayout } from './layout.js';
 
 /** Tier edges in monthly minutes: < 25,000 small; 25,000 to 100,000 mid; above 100,000 large. */
 export const TIER_EDGES = { midFromMinutes: 25_000, largeAboveMinutes: 100_000 } as const;
@@ -66,8 +67,15 @@ export interface DeploymentPlan {
   };
   redis:
     | { mode: 'local'; nodeType: null; replicas: 0; engine: null }
-    | { mode: 'managed'; nodeType: string; replicas: number; engine: 'redis' | 'valkey' };
+    | { mode: 'managed'; nodeType: string; replicas: number; engine: 'redis' | 'valkey' }
+    /** Kubernetes: a Redis the stack is given (kubernetes.redisUrl), neither run nor priced by it. */
+    | { mode: 'external'; nodeType: null; replicas: 0; engine: null };
   loadBalancer: boolean;
+  /**
+   * Where TLS terminates, where Redis lives, which roles share a machine, what autoscales on which
+   * signal; on Kubernetes also every pod's size. Components build from it (components/plan/layout.ts).
+   */
+  layout: DeploymentLayout;
   /**
    * One internet-facing NLB per role (mid, large): `signalling` (TLS 443 -> 7880) and `turn-tls`
    * (TLS 443 -> TURN tls_port). Two, because LiveKit always advertises `turns:<turn domain>:443`
@@ -93,6 +101,8 @@ export interface DeploymentPlan {
     telephonyAudioKbps: number;
     webrtcAudioKbps: number;
     pricing: Record<string, number>;
+    /** Kubernetes: the control plane's monthly fee (kubernetes.controlPlaneMonthlyUsd; 0 for an existing cluster). */
+    kubernetesControlPlaneMonthlyUsd: number;
   };
   warnings: string[];
 }
@@ -158,8 +168,15 @@ export function planDeployment(config: StackConfig): DeploymentPlan {
   );
 
   const family = DEFAULT_INSTANCE_TYPES[capacity.instanceFamily];
-  const agentShape = machine('capacity.agentInstanceType', capacity.agentInstanceType ?? family.agent);
-  const livekitShape = machine('capacity.livekitInstanceType', capacity.livekitInstanceType ?? family.livekit);
+  // Kubernetes: the configured node types, when given, are the machines the pods are sized for.
+  const nodeTypes = config.target === 'kubernetes' ? config.kubernetes.nodeInstanceTypes : {};
+  const agentShape = nodeTypes.agents
+    ? machine('kubernetes.nodeInstanceTypes.agents', nodeTypes.agents)
+    : machine('capacity.agentInstanceType', capacity.agentInstanceType ?? family.agent);
+  const livekitShape = nodeTypes.livekit
+    ? machine('kubernetes.nodeInstanceTypes.livekit', nodeTypes.livekit)
+    : machine('capacity.livekitInstanceType', capacity.livekitInstanceType ?? family.livekit);
+  const servicesShape = nodeTypes.services ? machine('kubernetes.nodeInstanceTypes.services', nodeTypes.services) : agentShape;
   if (agentShape.vcpu < MIN_AGENT_INSTANCE.vcpu || agentShape.memoryGiB < MIN_AGENT_INSTANCE.memoryGiB) {
     throw new ConfigError(
       'capacity.agentInstanceType',
@@ -173,12 +190,15 @@ export function planDeployment(config: StackConfig): DeploymentPlan {
     );
   }
 
-  const sessionsPerAgentWorker = sessionsThatFit(agentShape.vcpu, agentShape.memoryGiB, capacity);
-  const callsPerLivekitNode = Math.floor((livekitShape.vcpu * capacity.livekitParticipantsPerVcpu) / PARTICIPANTS_PER_CALL);
+  // On Kubernetes a pod gets what the node's kubelet and DaemonSets leave (allocatable), not the whole machine.
+  const agentFit = config.target === 'kubernetes' ? allocatable(agentShape) : agentShape;
+  const livekitFit = config.target === 'kubernetes' ? allocatable(livekitShape) : livekitShape;
+  const sessionsPerAgentWorker = sessionsThatFit(agentFit.vcpu, agentFit.memoryGiB, capacity);
+  const callsPerLivekitNode = Math.floor((livekitFit.vcpu * capacity.livekitParticipantsPerVcpu) / PARTICIPANTS_PER_CALL);
 
   // The small box: LiveKit, Redis and Caddy on the reserved vCPU, the agent on the rest.
-  const smallAgentVcpu = agentShape.vcpu - capacity.smallBoxReservedVcpu;
-  const smallSessions = sessionsThatFit(smallAgentVcpu, agentShape.memoryGiB - SMALL_BOX_RESERVED_MEMORY_GIB, capacity);
+  const smallAgentVcpu = agentFit.vcpu - capacity.smallBoxReservedVcpu;
+  const smallSessions = sessionsThatFit(smallAgentVcpu, agentFit.memoryGiB - SMALL_BOX_RESERVED_MEMORY_GIB, capacity);
   const smallLivekitCalls = Math.floor((capacity.smallBoxReservedVcpu * capacity.livekitParticipantsPerVcpu) / PARTICIPANTS_PER_CALL);
   const smallFits = smallSessions >= spike.sessions && smallLivekitCalls >= spike.sessions;
   const midFits = callsPerLivekitNode >= spike.sessions;
@@ -235,6 +255,11 @@ export function planDeployment(config: StackConfig): DeploymentPlan {
           };
   }
 
+  if (config.target === 'kubernetes') redis = kubernetesRedis(config, tier, redis);
+  if (redis.mode === 'external') {
+    warnings.push('the external Redis (kubernetes.redisUrl) is not in the cost: it is billed by whoever runs it (ElastiCache, Memorystore, ...); it must run with maxmemory-policy noeviction');
+  }
+
   const usagePerCall = expectedUsagePerCall(config);
   const llmRateLimits = rateLimitsAtSpike(spike.sessions, config, usagePerCall);
   if (spike.sessions >= LLM_RATE_LIMIT_WARNING_SESSIONS) {
@@ -250,6 +275,15 @@ export function planDeployment(config: StackConfig): DeploymentPlan {
 
   warnings.push(...sipWarnings(config.sip, providers.telephony));
 
+  const layout = planLayout({
+    tier,
+    config,
+    livekit,
+    agents,
+    servicesInstanceType: servicesShape.instanceType,
+    redisMode: redis.mode,
+    assumptions: { maxWaitSeconds: traffic.maxWaitSeconds, avgCallMinutes: traffic.avgCallMinutes },
+  });
   return {
     tier,
     tierReason,
@@ -267,8 +301,10 @@ export function planDeployment(config: StackConfig): DeploymentPlan {
     livekit,
     agents,
     redis,
-    loadBalancer: tier !== 'small',
-    loadBalancerRoles: tier === 'small' ? [] : ['signalling', 'turn-tls'],
+    // AWS: none on small (Caddy on the box), two NLBs from mid; Kubernetes: two LoadBalancer Services on every tier.
+    loadBalancer: layout.loadBalancers.length > 0,
+    layout,
+    loadBalancerRoles: [...layout.loadBalancers],
     llmRateLimits,
     usagePerCall,
     providers: { ...providers },
@@ -280,9 +316,32 @@ export function planDeployment(config: StackConfig): DeploymentPlan {
       telephonyAudioKbps: usage.telephonyAudioKbps,
       webrtcAudioKbps: usage.webrtcAudioKbps,
       pricing: { ...config.pricing },
+      kubernetesControlPlaneMonthlyUsd: config.target === 'kubernetes' ? config.kubernetes.controlPlaneMonthlyUsd : 0,
     },
     warnings,
   };
+}
+
+/**
+ * Redis on Kubernetes: in the cluster (a StatefulSet) where AWS would run it on the node, the
+ * external `kubernetes.redisUrl` when given, and on large (where AWS runs ElastiCache) the external
+ * one unless the config chooses the cluster.
+ */
+function kubernetesRedis(config: StackConfig, tier: Tier, aws: DeploymentPlan['redis']): DeploymentPlan['redis'] {
+  const k8s = config.kubernetes;
+  const local = { mode: 'local', nodeType: null, replicas: 0, engine: null } as const;
+  if (k8s.redisUrl !== undefined) {
+    if (k8s.inClusterRedis) throw new ConfigError('kubernetes.inClusterRedis', true, 'conflicts with kubernetes.redisUrl: choose the external Redis or the one in the cluster');
+    return { mode: 'external', nodeType: null, replicas: 0, engine: null };
+  }
+  if (aws.mode === 'managed' && !k8s.inClusterRedis) {
+    throw new ConfigError(
+      'kubernetes.redisUrl',
+      undefined,
+      `is required on the ${tier} tier (the queue and ${tier === 'large' ? 'several LiveKit nodes' : 'LiveKit'} share a durable Redis): set rediss://host:port of a managed Redis, or kubernetes.inClusterRedis: true to run it in the cluster`,
+    );
+  }
+  return local;
 }
 
 function machine(key: string, instanceType: string): MachinePlan {

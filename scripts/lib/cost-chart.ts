@@ -85,7 +85,9 @@ export function costCurves(stacks: readonly ChartStack[], grid: readonly number[
       } else {
         skippedMinutes.push(monthlyMinutes);
       }
-      const managedCost = costOrNull({ ...chartStack.config, monthlyMinutes, tier: undefined }, catalog);
+      // A platform's price depends on neither our tier nor our target: planned as AWS, so a Kubernetes
+      // stack's own constraints (e.g. large needs kubernetes.redisUrl) do not cut the platform curves.
+      const managedCost = costOrNull({ ...chartStack.config, target: 'aws', monthlyMinutes, tier: undefined }, catalog);
       for (const m of managedCost?.managed ?? []) {
         points.push({ ...base, series: m.platform, kind: 'managed', monthlyMinutes, monthlyUsd: m.monthlyUsd });
       }

@@ -90,9 +90,9 @@ export function managedFor(summary: StackSummary, platform: string): ManagedComp
   return summary.managed.find((m) => m.platform === platform);
 }
 
-/** "managed" (ElastiCache) names its node type and replicas; "local" runs on the LiveKit box. */
+/** "managed" (ElastiCache) names its node type and replicas; "local" runs on the LiveKit box (or in the cluster); "external" is given to the stack. */
 export function redisLabel(redis: StackReport['redis']): string {
-  if (redis.mode === 'local') return 'local';
+  if (redis.mode === 'local' || redis.mode === 'external') return redis.mode;
   return `managed ${redis.nodeType ?? '(node type unset)'} +${redis.replicas} replica${redis.replicas === 1 ? '' : 's'}`;
 }
 

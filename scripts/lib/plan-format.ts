@@ -67,7 +67,8 @@ export function formatPlan(report: StackReport, tierReason?: string): string {
     ),
   );
   out.push('');
-  out.push('Machines');
+  const podRows = kubernetesRows(report);
+  out.push(podRows ? 'Pods (Kubernetes)' : 'Machines');
   const lk = report.livekit;
   const ag = report.agents;
   const range = (r: { min: number; max: number }) => (r.min === r.max ? `${r.min}` : `${r.min}-${r.max}`);
@@ -88,7 +89,7 @@ export function formatPlan(report: StackReport, tierReason?: string): string {
         : 'local on the LiveKit node',
   ]);
   machineRows.push(['load balancer', report.loadBalancer ? 'Network Load Balancers (TLS signalling, TURN/TLS)' : 'none (Caddy terminates TLS on the box)']);
-  out.push(indent(table(machineRows)));
+  out.push(indent(table(podRows ?? machineRows)));
   out.push('');
   const llm = report.llmRateLimits;
   out.push(
@@ -134,4 +135,27 @@ export function formatPlan(report: StackReport, tierReason?: string): string {
     for (const w of report.warnings) out.push(`  - ${w}`);
   }
   return out.join('\n');
+}
+
+/** The Kubernetes layout as rows (pods, where TLS ends, Redis, autoscaling); null for an AWS stack. */
+function kubernetesRows(report: StackReport): string[][] | null {
+  const pods = report.layout.pods;
+  if (!pods) return null;
+  const range = (r: { min: number; max: number }) => (r.min === r.max ? `${r.min}` : `${r.min}-${r.max}`);
+  const size = (pod: NonNullable<(typeof pods)['agent']>) => {
+    const cpu = pod.containers.reduce((a, c) => a + c.requests.cpu, 0);
+    const mem = pod.containers.reduce((a, c) => a + c.requests.memoryGiB, 0);
+    return `${Number(cpu.toFixed(3))} vCPU / ${Number(mem.toFixed(3))} GiB requested, grace ${pod.terminationGracePeriodSeconds} s`;
+  };
+  const scaling = (role: 'livekit' | 'agent') => {
+    const a = report.layout.autoscaling.find((x) => x.role === role);
+    return a ? `; scales ${range(a.replicas)} on ${a.signals.map((s) => (s.metric === 'cpu' ? `CPU ${s.target}%` : `${s.metric} ${s.target}/replica`)).join(' and ')}` : '';
+  };
+  const rows: string[][] = [];
+  if (pods.livekit) rows.push(['LiveKit', `${range(pods.livekit.replicas)} pod(s), one per ${report.livekit.instanceType} node (host network): ${size(pods.livekit)}${scaling('livekit')}`]);
+  if (pods.agent) rows.push(['agents', `${range(pods.agent.replicas)} pod(s), ${report.agents.sessionsPerWorker} sessions each on ${report.agents.instanceType} nodes: ${size(pods.agent)}${scaling('agent')}`]);
+  if (pods.queue) rows.push(['intake+dispatcher', `${range(pods.queue.replicas)} pod(s): ${size(pods.queue)}`]);
+  rows.push(['Redis', pods.redis ? `in the cluster (StatefulSet): ${size(pods.redis)}` : 'external (kubernetes.redisUrl, TLS)']);
+  rows.push(['TLS', `signalling: ${report.layout.tls.signalling === 'cluster-proxy' ? 'TLS proxy pods' : report.layout.tls.signalling}; TURN/TLS: ${report.layout.tls.turn === 'livekit' ? 'LiveKit with the certificate' : report.layout.tls.turn}; ${report.layout.loadBalancers.length} LoadBalancer Services`]);
+  return rows;
 }

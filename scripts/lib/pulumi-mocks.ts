@@ -65,6 +65,8 @@ export const SECRET_OUTPUTS: Readonly<Record<string, readonly string[]>> = {
   'random:index/randomPassword:RandomPassword': ['result', 'bcryptHash'],
   'aws:secretsmanager/secretVersion:SecretVersion': ['secretString'],
   'aws:elasticache/replicationGroup:ReplicationGroup': ['authToken'],
+  // @pulumi/kubernetes core/v1/secret.ts: additionalSecretOutputs ["data", "stringData"].
+  'kubernetes:core/v1:Secret': ['data', 'stringData'],
 };
 
 export interface MockOptions {
@@ -255,6 +257,7 @@ function arn(service: string, region: string, resource: string): string {
 
 /** What a provider computes on create, for the types this program uses. */
 function computedOutputs(type: string, name: string, inputs: Record<string, unknown>, region: string): Record<string, unknown> {
+  if (type.startsWith('kubernetes:')) return kubernetesOutputs(type, name, inputs, region);
   const given = (key: string) => (typeof inputs[key] === 'string' ? (inputs[key] as string) : undefined);
   const physical = given('name') ?? (given('namePrefix') ? `${given('namePrefix')}${hex(`prefix/${name}`, 26)}` : autoname(name, type));
   const id = mockId(type, name);
@@ -364,6 +367,47 @@ function computedOutputs(type: string, name: string, inputs: Record<string, unkn
     default:
       return type.startsWith('aws:') && !('arn' in inputs) ? { arn: arn(type.split(':')[1]?.split('/')[0] ?? 'aws', region, `${physical}`) } : {};
   }
+}
+
+/** Kinds that live outside any namespace (the provider sets no namespace on them). */
+const CLUSTER_SCOPED_KINDS = new Set(['Namespace', 'Node', 'PersistentVolume', 'StorageClass', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PriorityClass', 'ClusterIssuer']);
+
+/**
+ * What the Kubernetes provider returns for an object, where this program reads it. From
+ * pulumi/pulumi-kubernetes provider/pkg/metadata/naming.go (AssignNameIfAutonamable: an object
+ * without metadata.name is named `<resource name>-<8 random hex>` via resource.NewUniqueName and
+ * annotated `pulumi.com/autonamed: "true"`) and provider/pkg/provider/provider.go (Check: a
+ * namespaced object without a namespace gets the provider's default namespace, "default" unless
+ * configured). The API server adds apiVersion/kind as sent, a uid, a ClusterIP for Services, and the
+ * provider waits for a LoadBalancer Service's address (await/service.go): a hostname on AWS (the
+ * in-tree NLB), an IP elsewhere.
+ */
+function kubernetesOutputs(type: string, name: string, inputs: Record<string, unknown>, region: string): Record<string, unknown> {
+  const [, groupVersion = '', kind = ''] = type.split(':');
+  const apiVersion = groupVersion.startsWith('core/') ? groupVersion.slice('core/'.length) : groupVersion;
+  const metadata = { ...((inputs.metadata as Record<string, unknown> | undefined) ?? {}) };
+  if (typeof metadata.name !== 'string' || metadata.name === '') {
+    metadata.name = `${name}-${hex(`k8s-autoname/${type}/${name}`, 8)}`;
+    metadata.annotations = { ...((metadata.annotations as Record<string, string> | undefined) ?? {}), 'pulumi.com/autonamed': 'true' };
+  }
+  if (!CLUSTER_SCOPED_KINDS.has(kind) && (typeof metadata.namespace !== 'string' || metadata.namespace === '')) metadata.namespace = 'default';
+  metadata.uid = `${hex(`uid/${type}/${name}`, 8)}-${hex(`uid2/${name}`, 4)}-4${hex(`uid3/${name}`, 3)}-8${hex(`uid4/${name}`, 3)}-${hex(`uid5/${name}`, 12)}`;
+  const out: Record<string, unknown> = { apiVersion, kind, metadata };
+  if (kind === 'Service') {
+    const spec = { ...((inputs.spec as Record<string, unknown> | undefined) ?? {}) };
+    if (spec.clusterIP !== 'None') spec.clusterIP = `10.96.${parseInt(hex(name, 2), 16)}.${10 + (parseInt(hex(`ip/${name}`, 2), 16) % 240)}`;
+    out.spec = spec;
+    if (spec.type === 'LoadBalancer') {
+      const annotations = (metadata.annotations as Record<string, string> | undefined) ?? {};
+      const ingress = annotations['service.beta.kubernetes.io/aws-load-balancer-type']
+        ? { hostname: `a${hex(`lb/${name}`, 31)}-${hex(`lb2/${name}`, 16)}.elb.${region}.amazonaws.com` }
+        : { ip: `203.0.113.${10 + (parseInt(hex(`lbip/${name}`, 2), 16) % 200)}` };
+      out.status = { loadBalancer: { ingress: [ingress] } };
+    } else {
+      out.status = { loadBalancer: {} };
+    }
+  }
+  return out;
 }
 
 /** Data-source answers (invokes), shaped like the provider's. */

@@ -8,9 +8,9 @@ import { UsageError } from './cli.js';
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const STACKS_DIR = join(REPO_ROOT, 'stacks');
 
-/** Stack names found in the stacks directory, in a stable order (small, mid, large first). */
+/** Stack names found in the stacks directory, in a stable order (small, mid, large first, then their Kubernetes twins). */
 export function listStacks(dir = STACKS_DIR): string[] {
-  const order = ['small', 'mid', 'large'];
+  const order = ['small', 'mid', 'large', 'k8s-small', 'k8s-mid', 'k8s-large'];
   const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
   return readdirSync(dir)
     .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])

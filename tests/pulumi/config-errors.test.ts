@@ -110,8 +110,17 @@ describe('the program refuses bad config with one line naming the key', () => {
       (c: Record<string, unknown>) => Object.assign(c['voice-agent-infra:capacity'] as object, { agentInstanceType: 't3.small' }),
       /voice-agent-infra:capacity\.agentInstanceType = "t3\.small": too small for an agent worker/,
     ],
-    ['the Kubernetes target', (c: Record<string, unknown>) => (c['voice-agent-infra:target'] = 'kubernetes'), /voice-agent-infra:target = "kubernetes": the Kubernetes target is not built yet/],
     ['a second region key', (c: Record<string, unknown>) => Object.assign(aws(c), { region: 'eu-west-1' }), /voice-agent-infra:aws\.region = "eu-west-1": is not a voice-agent-infra key: .*aws:region/],
+    [
+      'the Kubernetes target on large without a Redis',
+      (c: Record<string, unknown>) => (c['voice-agent-infra:target'] = 'kubernetes'),
+      /voice-agent-infra:kubernetes\.redisUrl = \(missing\): is required on the large tier/,
+    ],
+    [
+      'the Kubernetes target without a domain',
+      (c: Record<string, unknown>) => Object.assign(c, { 'voice-agent-infra:target': 'kubernetes', 'voice-agent-infra:kubernetes': { inClusterRedis: true } }),
+      /voice-agent-infra:kubernetes\.domain = \(missing\): is required/,
+    ],
   ])('%s', async (name, edit, message) => {
     const file = variant(name.replaceAll(' ', '-'), edit);
     const error = await offlinePlan('bad', { stackFile: file }).then(

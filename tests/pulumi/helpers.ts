@@ -28,3 +28,6 @@ export function exampleConfig(stack: string): StackConfig {
 }
 
 export const EXAMPLE_STACKS = ['small', 'mid', 'large'] as const;
+
+/** The Kubernetes example stacks (target: kubernetes). */
+export const K8S_EXAMPLE_STACKS = ['k8s-small', 'k8s-mid', 'k8s-large'] as const;

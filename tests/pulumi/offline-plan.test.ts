@@ -253,6 +253,9 @@ describe.each(EXAMPLE_STACKS)('stack %s: the resource graph matches the plan', (
     const [node] = instances;
     expect(node!.options?.ignoreChanges).toEqual(expect.arrayContaining(['ami', 'userDataBase64']));
     expect(node!.inputs.userDataReplaceOnChange).toBeUndefined();
+    // volumeTags would fight the data volume's own tags (the provider's docs: resource cycling).
+    expect(node!.inputs.volumeTags).toBeUndefined();
+    expect((node!.inputs.rootBlockDevice as { tags?: Record<string, string> }).tags).toMatchObject({ [TAG_KEYS.stack]: stack });
     const [volume] = of(stack, T.volume);
     expect(volume!.inputs).toMatchObject({ type: 'gp3', encrypted: true, size: planOf(stack).costInputs.dataVolumeGiB, availabilityZone: node!.inputs.availabilityZone });
     const [attachment] = of(stack, T.volumeAttachment);

@@ -91,7 +91,7 @@ const stackReportContract = z.object({
   capacity: z.object({ busyHour: capacityFigures, spike: capacityFigures }),
   livekit: z.object({ instanceType: z.string(), vcpu: z.number(), memoryGiB: z.number(), nodes: minMax }),
   agents: z.object({ instanceType: z.string(), vcpu: z.number(), memoryGiB: z.number(), sessionsPerWorker: z.number(), workers: minMax }),
-  redis: z.object({ mode: z.enum(['local', 'managed']), nodeType: z.string().nullable(), replicas: z.number().int() }),
+  redis: z.object({ mode: z.enum(['local', 'managed', 'external']), nodeType: z.string().nullable(), replicas: z.number().int() }),
   loadBalancer: z.boolean(),
   llmRateLimits: z.object({ requestsPerMinute: z.number(), tokensPerMinute: z.number() }),
   cost: z.object({

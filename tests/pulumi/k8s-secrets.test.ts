@@ -1,0 +1,121 @@
+/**
+ * Kubernetes secrets, in process (mocks from setup-mocks.ts mark secrets as the engine does): the
+ * mid stack (Redis in the cluster, its password generated) and the large stack (external Redis,
+ * its password from the secret config) are built once; their secret values are then looked for
+ * everywhere they must not be, and every object, Secrets included, is schema-validated with its
+ * real keys.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { K8sVoiceStack } from '../../components/k8s/voice-stack.js';
+import { buildStackReport } from '../../components/report.js';
+import { type RecordedResource, waitForRegistrations } from '../../scripts/lib/pulumi-mocks.js';
+import { exampleConfig, registeredResources, valueOf } from './helpers.js';
+import { validateObject } from './k8s-schema.js';
+
+const EXTERNAL_REDIS_PASSWORD = 'external-redis-password-0123456789abcdef';
+const stacks: Record<'mid' | 'large', K8sVoiceStack> = {} as never;
+
+beforeAll(async () => {
+  const { K8sVoiceStack } = await import('../../components/k8s/voice-stack.js');
+  for (const [name, stack] of [
+    ['mid', 'k8s-mid'],
+    ['large', 'k8s-large'],
+  ] as const) {
+    const config = exampleConfig(stack);
+    const { plan } = buildStackReport(stack, config);
+    stacks[name] = new K8sVoiceStack(name, {
+      stack,
+      config,
+      plan,
+      ...(name === 'large' ? { redisPassword: pulumi.secret(EXTERNAL_REDIS_PASSWORD) } : {}),
+    });
+    await valueOf(pulumi.all([stacks[name].dnsRecords, stacks[name].secretNames]));
+  }
+  // Objects nobody awaits (Deployments, policies) are registered too.
+  await waitForRegistrations();
+});
+
+const k8sResources = (prefix: string) => registeredResources().filter((r) => r.type.startsWith('kubernetes:') && r.name.startsWith(`${prefix}-`));
+
+/** Every secret value the stacks generated or were given. */
+function secretValues(): string[] {
+  const generated = registeredResources()
+    .filter((r) => r.type === 'random:index/randomPassword:RandomPassword')
+    .map((r) => r.name);
+  expect(generated.length).toBeGreaterThanOrEqual(5); // mid: api secret, intake token, Redis password; large: api secret, intake token
+  const values: string[] = [EXTERNAL_REDIS_PASSWORD];
+  for (const secret of registeredResources().filter((r) => r.type === 'kubernetes:core/v1:Secret')) {
+    for (const [key, value] of Object.entries(secret.rawInputs.stringData as Record<string, string>)) {
+      if (key === 'LIVEKIT_KEYS') values.push(value.split(': ')[1]!);
+      else values.push(value);
+    }
+  }
+  return [...new Set(values)];
+}
+
+describe('Kubernetes secrets', () => {
+  it('sends every Secret to the engine as a secret, one per consumer, with the keys the pods read', () => {
+    const secrets = registeredResources().filter((r) => r.type === 'kubernetes:core/v1:Secret');
+    expect(secrets.map((s) => s.name).sort()).toEqual(['large-secrets-agent', 'large-secrets-livekit', 'large-secrets-queue', 'mid-secrets-agent', 'mid-secrets-livekit', 'mid-secrets-queue', 'mid-secrets-redis']);
+    for (const s of secrets) expect(s.secretInputs, s.name).toContain('stringData');
+    const keys = (name: string) => Object.keys(secrets.find((s) => s.name === name)!.rawInputs.stringData as object).sort();
+    expect(keys('mid-secrets-queue')).toEqual(['INTAKE_TOKEN', 'LIVEKIT_API_SECRET', 'REDIS_URL']);
+    expect(keys('mid-secrets-livekit')).toEqual(['LIVEKIT_KEYS']); // one LiveKit node: no Redis for LiveKit
+    expect(keys('large-secrets-livekit')).toEqual(['LIVEKIT_KEYS', 'REDIS_PASSWORD']);
+    const url = (secrets.find((s) => s.name === 'large-secrets-agent')!.rawInputs.stringData as Record<string, string>).REDIS_URL;
+    expect(url).toBe(`rediss://:${EXTERNAL_REDIS_PASSWORD}@master.voice-queue.abc123.use1.cache.amazonaws.com:6379`);
+  });
+
+  it('every env entry a pod reads from a Secret names a key that Secret has', () => {
+    const secretKeys = new Map<string, string[]>();
+    for (const s of registeredResources().filter((r) => r.type === 'kubernetes:core/v1:Secret')) {
+      // The mocks autoname Secrets as the provider does: metadata.name is computed, so match by the name prefix.
+      secretKeys.set(s.name, Object.keys(s.rawInputs.stringData as object));
+    }
+    const workloads = [...k8sResources('mid'), ...k8sResources('large')].filter((r) => r.type === 'kubernetes:apps/v1:Deployment' || r.type === 'kubernetes:apps/v1:StatefulSet');
+    let refs = 0;
+    for (const w of workloads) {
+      for (const c of (w.rawInputs as any).spec.template.spec.containers) { // eslint-disable-line @typescript-eslint/no-explicit-any
+        for (const e of c.env ?? []) {
+          const ref = e.valueFrom?.secretKeyRef;
+          if (!ref) continue;
+          refs++;
+          const owner = [...secretKeys.keys()].find((name) => ref.name.startsWith(`${name}-`));
+          expect(owner, `${w.name}/${c.name} ${e.name} -> ${ref.name}`).toBeDefined();
+          expect(secretKeys.get(owner!), `${w.name}/${c.name} ${e.name}`).toContain(ref.key);
+        }
+      }
+    }
+    // mid: LiveKit 1, intake 3, dispatcher 2, agent 2, Redis 1; large: LiveKit 2 (keys, Redis password), intake 3, dispatcher 2, agent 2.
+    expect(refs).toBe(18);
+  });
+
+  it('puts no secret value in a ConfigMap, an annotation, any plain input, or the outputs', async () => {
+    const values = secretValues();
+    for (const value of values) expect(value.length).toBeGreaterThanOrEqual(32);
+    const plain = (r: RecordedResource) => JSON.stringify(r.type === 'kubernetes:core/v1:Secret' ? { ...r.rawInputs, stringData: undefined } : r.rawInputs);
+    for (const r of registeredResources().filter((x) => x.type.startsWith('kubernetes:'))) {
+      for (const value of values) expect(plain(r).includes(value), `${r.type} ${r.name}`).toBe(false);
+    }
+    const printed = JSON.stringify(registeredResources().map((r) => r.inputs));
+    for (const value of values) expect(printed.includes(value)).toBe(false);
+    for (const stack of Object.values(stacks)) {
+      expect(await pulumi.isSecret(stack.apiSecret)).toBe(true);
+      const outputs = JSON.stringify(await valueOf(pulumi.all([stack.livekitUrl, stack.webhookUrl, stack.dnsRecords, stack.secretNames, stack.apiKey, stack.namespace])));
+      for (const value of values) expect(outputs.includes(value)).toBe(false);
+    }
+  });
+
+  it('every object, Secrets with their real keys, passes schema validation', async () => {
+    const objects = [...k8sResources('mid'), ...k8sResources('large')];
+    expect(objects.length).toBeGreaterThan(45);
+    for (const r of objects) await expect(validateObject(r.rawInputs), `${r.type} ${r.name}`).resolves.toBeUndefined();
+  });
+
+  it('the load balancers answer with the cloud\'s kind of address, and the DNS records name them', async () => {
+    // aws (large): the in-tree NLB's hostname; gcp (mid): an IP.
+    expect(await valueOf(stacks.large.dnsRecords)).toEqual([expect.stringMatching(/^voice\.large\.example\.com -> a[0-9a-f]+-[0-9a-f]+\.elb\.us-east-1\.amazonaws\.com$/), expect.stringMatching(/^turn\.voice\.large\.example\.com -> .+\.elb\./)]);
+    expect(await valueOf(stacks.mid.dnsRecords)).toEqual([expect.stringMatching(/^voice\.mid\.example\.com -> 203\.0\.113\.\d+$/), expect.stringMatching(/^turn\.voice\.mid\.example\.com -> 203\.0\.113\.\d+$/)]);
+  });
+});
