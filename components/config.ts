@@ -8,6 +8,14 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { checkSipCredentials, SECRET_PLACEHOLDER_VALUE, SIP_SECRET_KEY_NAMES, sipSchema, sipSecretShape } from './sip/config.js';
 
+/**
+ * The longest drain a termination lifecycle hook can hold on AWS: its heartbeat is at most 7,200 s
+ * (Amazon EC2 Auto Scaling API Reference, PutLifecycleHook HeartbeatTimeout) and covers the drain,
+ * the agent worker's close time (60 s, AGENT_CLOSE_SECONDS) and the hook's margin (120 s,
+ * DRAIN_HOOK_MARGIN_SECONDS). A call longer than this is cut when its instance is terminated.
+ */
+export const AWS_MAX_DRAIN_SECONDS = 7200 - 60 - 120;
+
 /** The Pulumi project name, and so the config namespace (`voice-agent-infra:monthlyMinutes`). */
 export const CONFIG_NAMESPACE = 'voice-agent-infra';
 
@@ -246,10 +254,10 @@ const awsSchema = z
     healthCheckGraceSeconds: integerBetween(0, 7200, 'seconds of health check grace after launch').default(600),
     /**
      * Seconds a LiveKit node or agent worker may drain its calls before it is stopped anyway
-     * (instance termination, image roll): set it to your longest call. Default 600. At most 7080
-     * (the termination lifecycle hook waits this plus 120 s, and AWS allows 7200).
+     * (instance termination, image roll). Default and maximum AWS_MAX_DRAIN_SECONDS: as close to
+     * the longest call (the dispatcher's 7,200 s) as one termination lifecycle hook can wait.
      */
-    drainSeconds: integerBetween(30, 7080, 'seconds a node may drain its calls').default(600),
+    drainSeconds: integerBetween(30, AWS_MAX_DRAIN_SECONDS, 'seconds a node may drain its calls').default(AWS_MAX_DRAIN_SECONDS),
     /** Encrypted gp3 volume of the single node (small, mid) for Redis's AOF and Caddy's certificates, GiB; default 10. */
     dataVolumeGiB: integerBetween(1, 16_384, 'GiB of the data volume').default(10),
   })

@@ -44,7 +44,7 @@ export interface NodeUserDataArgs {
   metricsNamespace: string;
   /** Log group the containers write to (EMF lines become metrics there). */
   logGroupName: pulumi.Input<string>;
-  /** Seconds a stopping container may drain (aws.drainSeconds). */
+  /** Seconds a stopping container may drain (plan.layout.drain). */
   drainSeconds?: number;
   /** ACME contact on small (the alert email); optional. */
   acmeEmail?: string;
