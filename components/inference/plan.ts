@@ -39,6 +39,49 @@ export interface InferenceScaling {
   why: string;
 }
 
+/**
+ * How a group's size follows its load: enough GPUs for the work (GPU-seconds per second, filled to
+ * targetUtilization) and, for the LLM, for the requests in flight (`slotsPerGpu` each, as filled).
+ * The cost engine re-sizes with it at other volumes (break-even).
+ */
+export interface InferenceSizing {
+  /** GPU-seconds per second one concurrent session causes. */
+  gpuSecondsPerSession: number;
+  /** Requests in flight per session (LLM), or null where the server has no slot limit. */
+  requestsInFlightPerSession: number | null;
+  /** Requests one GPU serves at once (LLM: its concurrency), or null. */
+  slotsPerGpu: number | null;
+  targetUtilization: number;
+  minGpus: number;
+  /** Requests per second one session sends (the load balancer's new connections, at worst one each). */
+  requestsPerSessionSecond: number;
+  /** Bytes per second one session sends and receives through the load balancer. */
+  bytesPerSessionSecond: number;
+}
+
+/** GPUs a group needs for a number of concurrent sessions. */
+export function gpusForSessions(sizing: InferenceSizing, sessions: number): number {
+  const forWork = gpusForLoad(sessions * sizing.gpuSecondsPerSession, sizing.targetUtilization, sizing.minGpus);
+  if (sizing.requestsInFlightPerSession === null || sizing.slotsPerGpu === null) return forWork;
+  const forSlots = Math.ceil(round9((sessions * sizing.requestsInFlightPerSession) / (sizing.slotsPerGpu * sizing.targetUtilization)));
+  return Math.max(forWork, forSlots);
+}
+
+/** The group's GPUs at the busy hour (min) and the spike (max). */
+export function gpuRange(sizing: InferenceSizing, sessions: { busyHour: number; spike: number }): Range {
+  const min = gpusForSessions(sizing, sessions.busyHour);
+  return { min, max: Math.max(min, gpusForSessions(sizing, sessions.spike)) };
+}
+
+/**
+ * Bytes on the wire, for the load balancers' capacity units and cross-zone traffic (planning
+ * figures): an SSE chunk of the streamed reply is ~200 bytes per token (JSON with id, model and
+ * the delta), a prompt ~4 bytes per token of JSON text; audio is 16-bit mono PCM at 24 kHz
+ * (48,000 bytes a second: the agents' audio rate, the OpenAI plugin's WAV upload and its
+ * `pcm` TTS download).
+ */
+export const WIRE_BYTES = { perPromptToken: 4, perStreamedToken: 200, perAudioSecond: 48_000 } as const;
+
 /** One local model's servers. */
 export interface InferenceServerPlan {
   modality: Modality;
@@ -59,6 +102,8 @@ export interface InferenceServerPlan {
   gpuLoad: { busyHour: number; spike: number };
   /** How the size was found, in words. */
   basis: string;
+  /** The size as a function of sessions (re-sized by the cost engine at other volumes). */
+  sizing: InferenceSizing;
   scaling: InferenceScaling;
   /** The server's arguments after the image's entrypoint, and its environment (no secret). */
   server: { args: string[]; environment: Record<string, string> };
@@ -216,23 +261,24 @@ function planLlm(inputs: InferenceInputs): LlmServerPlan {
   if (concurrentKvGiB > cacheGiB) {
     throw new ConfigError(`${key}.concurrency`, llm.concurrency, `${llm.concurrency} requests of ~${Math.round(demand.averageContextTokens)} tokens need ${round1(concurrentKvGiB)} GiB of KV cache; the ${base.gpu} leaves ${round1(cacheGiB)} GiB after the weights; lower it (at most ${Math.floor(cacheGiB / kvGiB(demand.averageContextTokens))})`);
   }
-  const size = (sessions: number) => {
-    const load = sessions * demand.gpuSecondsPerSecond;
-    const slots = sessions * demand.requestsInFlight;
-    return {
-      load,
-      gpus: Math.max(gpusForLoad(load, llm.targetUtilization, llm.minGpus), Math.ceil(round9(slots / (llm.concurrency * llm.targetUtilization)))),
-    };
+  const callSeconds = inputs.config.traffic.avgCallMinutes * 60;
+  const sizing: InferenceSizing = {
+    gpuSecondsPerSession: demand.gpuSecondsPerSecond,
+    requestsInFlightPerSession: demand.requestsInFlight,
+    slotsPerGpu: llm.concurrency,
+    targetUtilization: llm.targetUtilization,
+    minGpus: llm.minGpus,
+    requestsPerSessionSecond: demand.turnsPerCall / callSeconds,
+    bytesPerSessionSecond: (demand.promptTokensPerCall * WIRE_BYTES.perPromptToken + demand.outputTokensPerCall * WIRE_BYTES.perStreamedToken) / callSeconds,
   };
-  const busy = size(inputs.sessions.busyHour);
-  const spike = size(inputs.sessions.spike);
-  const gpus = { min: busy.gpus, max: Math.max(busy.gpus, spike.gpus) };
+  const gpus = gpuRange(sizing, inputs.sessions);
   return {
     ...base,
     model: llm.model,
     image: pinned(`${key}.image`, llm.image),
     gpus,
-    gpuLoad: { busyHour: round6(busy.load), spike: round6(spike.load) },
+    gpuLoad: { busyHour: round6(inputs.sessions.busyHour * sizing.gpuSecondsPerSession), spike: round6(inputs.sessions.spike * sizing.gpuSecondsPerSession) },
+    sizing,
     basis:
       `${fmt(demand.outputTokensPerCall)} output and ${fmt(demand.promptTokensPerCall)} prompt tokens per call (${Math.round(llm.prefixCacheHitShare * 100)}% from the prefix cache) on ` +
       `${llm.outputTokensPerSecond} output / ${llm.prefillTokensPerSecond} prefill tokens/s per GPU at ${llm.concurrency} concurrent requests, filled to ${Math.round(llm.targetUtilization * 100)}%: ` +
@@ -273,17 +319,24 @@ function planStt(inputs: InferenceInputs): InferenceServerPlan {
   // with useRealtime false), so it hears the caller's share of the call, not the whole call as a
   // streaming STT (the plan's sttMinutes) does.
   const audioPerSecond = (inputs.usagePerCall.sttMinutes / traffic.avgCallMinutes) * (1 - usage.agentTalkShare);
-  const perSession = audioPerSecond / stt.audioSecondsPerGpuSecond;
-  const busy = inputs.sessions.busyHour * perSession;
-  const spike = inputs.sessions.spike * perSession;
-  const min = gpusForLoad(busy, stt.targetUtilization, stt.minGpus);
-  const gpus = { min, max: Math.max(min, gpusForLoad(spike, stt.targetUtilization, stt.minGpus)) };
+  const sizing: InferenceSizing = {
+    gpuSecondsPerSession: audioPerSecond / stt.audioSecondsPerGpuSecond,
+    requestsInFlightPerSession: null,
+    slotsPerGpu: null,
+    targetUtilization: stt.targetUtilization,
+    minGpus: stt.minGpus,
+    // One upload per caller utterance: one per turn.
+    requestsPerSessionSecond: usage.turnsPerMinute / 60,
+    bytesPerSessionSecond: audioPerSecond * WIRE_BYTES.perAudioSecond,
+  };
+  const gpus = gpuRange(sizing, inputs.sessions);
   return {
     ...base,
     model: stt.model,
     image: pinned(`${key}.image`, stt.image),
     gpus,
-    gpuLoad: { busyHour: round6(busy), spike: round6(spike) },
+    gpuLoad: { busyHour: round6(inputs.sessions.busyHour * sizing.gpuSecondsPerSession), spike: round6(inputs.sessions.spike * sizing.gpuSecondsPerSession) },
+    sizing,
     basis: `${round2(audioPerSecond)} s of caller speech per call-second (the caller's share of the call) at ${stt.audioSecondsPerGpuSecond}x real time per GPU, filled to ${Math.round(stt.targetUtilization * 100)}%: ${inputs.sessions.busyHour} sessions at the busy hour need ${gpus.min}, ${inputs.sessions.spike} at the spike ${gpus.max}`,
     scaling: gpuScaling(stt.targetUtilization),
     server: {
@@ -302,17 +355,24 @@ function planTts(inputs: InferenceInputs): InferenceServerPlan {
   const base = common('tts', inference, tts.instanceType, key);
   const charactersPerSpeechSecond = (usage.wordsPerMinute * usage.charactersPerWord) / 60;
   const speechPerSecond = inputs.usagePerCall.ttsCharacters / charactersPerSpeechSecond / (traffic.avgCallMinutes * 60);
-  const perSession = speechPerSecond / tts.speechSecondsPerGpuSecond;
-  const busy = inputs.sessions.busyHour * perSession;
-  const spike = inputs.sessions.spike * perSession;
-  const min = gpusForLoad(busy, tts.targetUtilization, tts.minGpus);
-  const gpus = { min, max: Math.max(min, gpusForLoad(spike, tts.targetUtilization, tts.minGpus)) };
+  const sizing: InferenceSizing = {
+    gpuSecondsPerSession: speechPerSecond / tts.speechSecondsPerGpuSecond,
+    requestsInFlightPerSession: null,
+    slotsPerGpu: null,
+    targetUtilization: tts.targetUtilization,
+    minGpus: tts.minGpus,
+    // AgentSession synthesises sentence by sentence: about two requests per agent turn.
+    requestsPerSessionSecond: (2 * usage.turnsPerMinute) / 60,
+    bytesPerSessionSecond: speechPerSecond * WIRE_BYTES.perAudioSecond,
+  };
+  const gpus = gpuRange(sizing, inputs.sessions);
   return {
     ...base,
     model: tts.model,
     image: pinned(`${key}.image`, tts.image),
     gpus,
-    gpuLoad: { busyHour: round6(busy), spike: round6(spike) },
+    gpuLoad: { busyHour: round6(inputs.sessions.busyHour * sizing.gpuSecondsPerSession), spike: round6(inputs.sessions.spike * sizing.gpuSecondsPerSession) },
+    sizing,
     basis: `${round2(speechPerSecond)} s of speech synthesised per call-second (cache hits excluded) at ${tts.speechSecondsPerGpuSecond}x real time per GPU, filled to ${Math.round(tts.targetUtilization * 100)}%: ${inputs.sessions.busyHour} sessions at the busy hour need ${gpus.min}, ${inputs.sessions.spike} at the spike ${gpus.max}`,
     scaling: gpuScaling(tts.targetUtilization),
     server: { args: [], environment: {} },
