@@ -52,6 +52,8 @@ export interface NodeUserDataArgs {
   caddyImage?: string;
   /** Single node: its Elastic IP (livekit.yaml rtc.node_ip) and its data volume. */
   singleNode?: { publicIp: pulumi.Input<string>; dataVolumeId: pulumi.Input<string> };
+  /** The local models the agent uses (LOCAL_LLM_URL, ...: components/inference/agent-env.ts); none by default. */
+  inferenceEnvironment?: pulumi.Input<Record<string, string>>;
 }
 
 /** The node's `#cloud-config` user data (plain text; the components send it gzip-compressed). */
@@ -69,6 +71,7 @@ export function nodeUserData(args: NodeUserDataArgs): pulumi.Output<string> {
       region: args.region,
       publicIp: args.singleNode?.publicIp ?? '',
       dataVolumeId: args.singleNode?.dataVolumeId ?? '',
+      inferenceEnvironment: args.inferenceEnvironment ?? {},
     })
     .apply((resolved) => renderCloudInit(cloudInitArgs(args, resolved as unknown as Resolved)));
 }
@@ -85,6 +88,8 @@ interface Resolved {
   region: string;
   publicIp: string;
   dataVolumeId: string;
+  /** The local models' environment ({} when every model is hosted). */
+  inferenceEnvironment?: Record<string, string>;
 }
 
 /** The renderer's arguments for a role, from resolved values. Exported for tests. */
@@ -95,7 +100,7 @@ export function cloudInitArgs(args: NodeUserDataArgs, v: Resolved): CloudInitArg
     intakePort: args.intakePort,
     metricsNamespace: args.metricsNamespace,
     // The plan sizes the worker (the small box keeps vCPU for LiveKit): the worker must not re-derive it.
-    extraEnvironment: { STACK_NAME: args.stack, AGENT_MAX_SESSIONS: String(args.agentMaxSessions) },
+    extraEnvironment: { STACK_NAME: args.stack, AGENT_MAX_SESSIONS: String(args.agentMaxSessions), ...v.inferenceEnvironment },
     cloudWatchLogs: { group: v.logGroupName, region: v.region },
     ...(args.drainSeconds !== undefined ? { drainSeconds: args.drainSeconds } : {}),
     ...(args.caddyImage !== undefined ? { images: { caddy: args.caddyImage } } : {}),

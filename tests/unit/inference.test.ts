@@ -54,7 +54,7 @@ describe('the inference config section', () => {
   });
 
   it('Llama 3 (llama3_json) turns parallel tool calls off and needs its chat template', () => {
-    const llama = { model: 'meta-llama/Llama-3.1-8B-Instruct', toolCallParser: 'llama3_json', weightsGiB: 15, kvCacheKiBPerToken: 128 };
+    const llama = { model: 'meta-llama/Llama-3.1-8B-Instruct', toolCallParser: 'llama3_json' as const, weightsGiB: 15, kvCacheKiBPerToken: 128 };
     const error = configError(() => plan({ monthlyMinutes: 50_000, providers: { llm: 'local' }, inference: { llm: llama } }));
     expect(error.key).toBe('inference.llm.chatTemplate');
     expect(error.message).toMatch(/is required with toolCallParser llama3_json.*tool_chat_template_llama3\.1_json\.jinja/);
