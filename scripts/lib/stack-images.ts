@@ -7,6 +7,7 @@ import { validateAwsConfig } from '../../components/aws/validate.js';
 import type { StackConfig } from '../../components/config.js';
 import { PINNED_IMAGES } from '../../components/livekit/compose.js';
 import type { DeploymentPlan } from '../../components/plan/plan.js';
+import { inferenceServers } from '../../components/inference/plan.js';
 
 export interface StackImage {
   /** What runs it, e.g. "livekit-server", "Caddy L4 (aws.caddyImage)". */
@@ -23,5 +24,7 @@ export function stackImages(config: StackConfig, plan: DeploymentPlan): StackIma
     images.push({ role: placement.caddyImage ? 'Caddy L4 (aws.caddyImage)' : 'Caddy L4 (default; aws.caddyImage overrides it)', image: placement.caddyImage ?? PINNED_IMAGES.caddy });
   }
   if (placement.agentImage) images.push({ role: 'agent (aws.agentImage)', image: placement.agentImage });
+  // The local models' servers (inference.<m>.image): a missing tag shows only when a GPU boots.
+  for (const server of inferenceServers(plan.inference)) images.push({ role: `local ${server.modality.toUpperCase()} server (inference.${server.modality}.image)`, image: server.image });
   return images;
 }

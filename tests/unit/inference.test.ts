@@ -19,6 +19,7 @@ import { gpusForSessions, type InferenceServerPlan, type LlmServerPlan } from '.
 import { planDeployment } from '../../components/plan/plan.js';
 import { buildStackReport } from '../../components/report.js';
 import { localVariantValues, parseLocalFlag } from '../../scripts/lib/cost-local.js';
+import { stackImages } from '../../scripts/lib/stack-images.js';
 import { EXAMPLE_STACKS, exampleConfig } from '../pulumi/helpers.js';
 
 const ALL_LOCAL = { llm: 'local', stt: 'local', tts: 'local' } as const;
@@ -253,6 +254,18 @@ describe('npm run cost --local: the variant', () => {
     expect(localVariantValues({ ...values, inference: { llm: { hostedFallback: 'gpt-4o' } } }, ['llm']).inference).toEqual({ llm: { hostedFallback: 'gpt-4o' } });
     expect(values.providers.llm).toBe('gpt-4.1-mini');
     expect(parseLocalFlag('tts, llm,llm')).toEqual(['llm', 'tts']);
+  });
+
+  it('npm run check:images lists the local servers\' pinned images with the key that sets them', () => {
+    const config = exampleConfig('mid');
+    const local = { ...config, providers: { ...config.providers, ...ALL_LOCAL } };
+    const images = stackImages(local, planDeployment(local)).filter((i) => i.role.startsWith('local'));
+    expect(images).toEqual([
+      { role: 'local LLM server (inference.llm.image)', image: 'vllm/vllm-openai:v0.25.0' },
+      { role: 'local STT server (inference.stt.image)', image: 'ghcr.io/speaches-ai/speaches:0.8.3-cuda' },
+      { role: 'local TTS server (inference.tts.image)', image: 'ghcr.io/remsky/kokoro-fastapi-gpu:v0.8.0' },
+    ]);
+    expect(stackImages(config, planDeployment(config)).some((i) => i.role.startsWith('local'))).toBe(false);
   });
 
   it('the example stacks plan and price with every model local', () => {
