@@ -216,7 +216,7 @@ export class InferenceFleet extends pulumi.ComponentResource {
     );
     const base = groupArgs({
       name,
-      size: server.gpus,
+      size: server.replicas,
       subnetIds: args.subnetIds,
       launchTemplateId: this.launchTemplate.id,
       launchTemplateVersion: this.launchTemplate.latestVersion.apply(String),

@@ -22,7 +22,7 @@ import {
   type UsagePriceLine,
   withPriceOverrides,
 } from '@voice-agent-infra/common';
-import { type InferenceServerPlan, inferenceServers, gpusForSessions, type Modality } from '../inference/plan.js';
+import { builtReplicas, type InferenceServerPlan, inferenceServers, gpusForSessions, type Modality } from '../inference/plan.js';
 import { sessionsForServiceLevel } from '../plan/erlang.js';
 import type { DeploymentPlan } from '../plan/plan.js';
 import type { CostLine } from './price-deployment.js';
@@ -60,7 +60,7 @@ export function inferenceTrafficGb(server: InferenceServerPlan, monthlyMinutes: 
 }
 
 /** The cost lines of one local model's servers. */
-export function inferenceServerLines(plan: DeploymentPlan, server: InferenceServerPlan, catalog: PriceCatalog, gpus = server.gpus, monthlyMinutes = plan.assumptions.monthlyMinutes, spikeSessions = plan.capacity.spike.sessions): CostLine[] {
+export function inferenceServerLines(plan: DeploymentPlan, server: InferenceServerPlan, catalog: PriceCatalog, gpus = server.replicas, monthlyMinutes = plan.assumptions.monthlyMinutes, spikeSessions = plan.capacity.spike.sessions): CostLine[] {
   const share = plan.costInputs.expectedScaleOutShare;
   const label = `local ${MODALITY_LABELS[server.modality]}`;
   const instances = average(gpus, share);
@@ -152,8 +152,8 @@ export function sessionsAt(plan: DeploymentPlan, minutes: number): { busyHour: n
 /** A local model's infrastructure a month at another volume (its GPUs re-sized there). */
 export function localMonthlyUsdAt(plan: DeploymentPlan, server: InferenceServerPlan, catalog: PriceCatalog, minutes: number): number {
   const sessions = sessionsAt(plan, minutes);
-  const gpus = { min: gpusForSessions(server.sizing, sessions.busyHour), max: 0 };
-  gpus.max = Math.max(gpus.min, gpusForSessions(server.sizing, sessions.spike));
+  const min = gpusForSessions(server.sizing, sessions.busyHour);
+  const gpus = builtReplicas({ min, max: Math.max(min, gpusForSessions(server.sizing, sessions.spike)) }, server.autoscaled);
   return sum(inferenceServerLines(plan, server, catalog, gpus, minutes, sessions.spike).map((l) => l.monthlyUsd));
 }
 
@@ -200,7 +200,7 @@ export function compareInference(plan: DeploymentPlan, baseCatalog: PriceCatalog
       modality: server.modality,
       model: server.model,
       instanceType: server.instanceType,
-      gpus: { ...server.gpus },
+      gpus: { ...server.replicas },
       localMonthlyUsd,
       hosted: server.hostedFallback,
       hostedMonthlyUsd,

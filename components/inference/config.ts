@@ -185,6 +185,12 @@ export const inferenceSchema = z
     amiId: z.string().regex(/^ami-[0-9a-f]{8}([0-9a-f]{9})?$/, 'must be an AMI id such as ami-0123456789abcdef0').optional(),
     /** Seconds a stopping inference instance keeps answering the requests it holds; default 60 (a turn takes seconds). */
     drainSeconds: wholeBetween(30, 3600, 'seconds an inference server drains').default(60),
+    /**
+     * Kubernetes: the Prometheus server KEDA queries to scale the servers (it scrapes the pods'
+     * /metrics through their prometheus.io annotations; the STT and TTS servers' GPU use comes from
+     * NVIDIA's dcgm-exporter). Needs kubernetes.keda. Unset: the servers run at their spike size.
+     */
+    prometheusUrl: z.url({ error: 'must be the http(s) URL of a Prometheus server, e.g. http://prometheus-server.monitoring.svc:80' }).optional(),
     /** Root volume of a GPU instance, GiB of gp3: the server image (~10 GB for vLLM) and the model weights (~15 GB). */
     rootVolumeGiB: wholeBetween(40, 16_384, 'GiB root volume per GPU instance').default(100),
   })

@@ -98,6 +98,12 @@ export interface InferenceServerPlan {
   memoryGiB: number;
   /** GPU instances (one server each) at the busy hour (min) and the spike (max). */
   gpus: Range;
+  /**
+   * What is built (and priced): the GPUs' range when an autoscaler follows the load (AWS; Kubernetes
+   * with KEDA and inference.prometheusUrl), else the spike size, always on.
+   */
+  replicas: Range;
+  autoscaled: boolean;
   /** Work the sessions send, GPU-seconds per second, before headroom: at the busy hour and the spike. */
   gpuLoad: { busyHour: number; spike: number };
   /** How the size was found, in words. */
@@ -126,7 +132,7 @@ export interface LlmServerPlan extends InferenceServerPlan {
 }
 
 export interface InferenceInputs {
-  config: Pick<StackConfig, 'providers' | 'inference' | 'usage' | 'traffic'>;
+  config: Pick<StackConfig, 'providers' | 'inference' | 'usage' | 'traffic' | 'target' | 'kubernetes'>;
   /** Expected usage of one call (the plan's usagePerCall). */
   usagePerCall: ProviderUsage;
   /** Concurrent sessions at the busy hour and at the spike. */
@@ -171,6 +177,23 @@ function pinned(key: string, image: string): string {
     throw new ConfigError(key, image, 'must be an image reference pinned by tag or digest (not latest), e.g. vllm/vllm-openai:v0.25.0');
   }
   return image;
+}
+
+/**
+ * Whether the servers autoscale: always on AWS (target tracking); on Kubernetes only with KEDA and
+ * a Prometheus to query (inference.prometheusUrl). A Prometheus without KEDA is a config error.
+ */
+export function inferenceAutoscaled(config: InferenceInputs['config']): boolean {
+  if (config.target !== 'kubernetes') return true;
+  if (config.inference.prometheusUrl && !config.kubernetes.keda) {
+    throw new ConfigError('inference.prometheusUrl', config.inference.prometheusUrl, 'scales the servers through KEDA: set kubernetes.keda: true (KEDA installed), or leave it unset to run them at their spike size');
+  }
+  return Boolean(config.inference.prometheusUrl);
+}
+
+/** The servers built: the plan's range when autoscaled, else the spike size. */
+export function builtReplicas(gpus: Range, autoscaled: boolean): Range {
+  return autoscaled ? { ...gpus } : { min: gpus.max, max: gpus.max };
 }
 
 function common(modality: Modality, inference: InferenceConfig, instanceType: string, key: string) {
@@ -277,6 +300,7 @@ function planLlm(inputs: InferenceInputs): LlmServerPlan {
     model: llm.model,
     image: pinned(`${key}.image`, llm.image),
     gpus,
+    ...built(inputs, gpus),
     gpuLoad: { busyHour: round6(inputs.sessions.busyHour * sizing.gpuSecondsPerSession), spike: round6(inputs.sessions.spike * sizing.gpuSecondsPerSession) },
     sizing,
     basis:
@@ -335,6 +359,7 @@ function planStt(inputs: InferenceInputs): InferenceServerPlan {
     model: stt.model,
     image: pinned(`${key}.image`, stt.image),
     gpus,
+    ...built(inputs, gpus),
     gpuLoad: { busyHour: round6(inputs.sessions.busyHour * sizing.gpuSecondsPerSession), spike: round6(inputs.sessions.spike * sizing.gpuSecondsPerSession) },
     sizing,
     basis: `${round2(audioPerSecond)} s of caller speech per call-second (the caller's share of the call) at ${stt.audioSecondsPerGpuSecond}x real time per GPU, filled to ${Math.round(stt.targetUtilization * 100)}%: ${inputs.sessions.busyHour} sessions at the busy hour need ${gpus.min}, ${inputs.sessions.spike} at the spike ${gpus.max}`,
@@ -371,6 +396,7 @@ function planTts(inputs: InferenceInputs): InferenceServerPlan {
     model: tts.model,
     image: pinned(`${key}.image`, tts.image),
     gpus,
+    ...built(inputs, gpus),
     gpuLoad: { busyHour: round6(inputs.sessions.busyHour * sizing.gpuSecondsPerSession), spike: round6(inputs.sessions.spike * sizing.gpuSecondsPerSession) },
     sizing,
     basis: `${round2(speechPerSecond)} s of speech synthesised per call-second (cache hits excluded) at ${tts.speechSecondsPerGpuSecond}x real time per GPU, filled to ${Math.round(tts.targetUtilization * 100)}%: ${inputs.sessions.busyHour} sessions at the busy hour need ${gpus.min}, ${inputs.sessions.spike} at the spike ${gpus.max}`,
@@ -378,6 +404,11 @@ function planTts(inputs: InferenceInputs): InferenceServerPlan {
     server: { args: [], environment: {} },
     hostedFallback: tts.hostedFallback,
   };
+}
+
+function built(inputs: InferenceInputs, gpus: Range): { replicas: Range; autoscaled: boolean } {
+  const autoscaled = inferenceAutoscaled(inputs.config);
+  return { replicas: builtReplicas(gpus, autoscaled), autoscaled };
 }
 
 function gpuScaling(targetUtilization: number): InferenceScaling {

@@ -287,6 +287,13 @@ export function planDeployment(config: StackConfig): DeploymentPlan {
     );
   }
   const inference = planInference({ config, usagePerCall, sessions: { busyHour: busyHour.sessions, spike: spike.sessions } });
+  for (const server of Object.values(inference)) {
+    if (!server.autoscaled && server.gpus.min < server.gpus.max) {
+      warnings.push(
+        `the local ${server.modality.toUpperCase()} runs ${server.gpus.max} GPUs (its spike size) all month, not ${server.gpus.min}-${server.gpus.max}: on Kubernetes the servers scale only through KEDA (kubernetes.keda) and a Prometheus (inference.prometheusUrl)`,
+      );
+    }
+  }
 
   const layout = planLayout({
     tier,

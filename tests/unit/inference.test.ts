@@ -26,6 +26,16 @@ const ALL_LOCAL = { llm: 'local', stt: 'local', tts: 'local' } as const;
 const plan = (values: StackConfigInput) => planDeployment(parseStackConfig(values as Record<string, unknown>));
 const localPlan = (monthlyMinutes: number, extra: Record<string, unknown> = {}) => plan({ monthlyMinutes, providers: { ...ALL_LOCAL }, ...extra });
 
+/** A Kubernetes stack with KEDA and every model local (raw values). */
+function scaledValues() {
+  return {
+    monthlyMinutes: 250_000,
+    target: 'kubernetes',
+    providers: { ...ALL_LOCAL },
+    kubernetes: { domain: 'voice.example.com', tls: { secretName: 'tls' }, agentImage: 'r/a:1', nodeCidrs: ['10.0.0.0/16'], redisUrl: 'rediss://r:6379', keda: true },
+  };
+}
+
 function configError(fn: () => unknown): ConfigError {
   try {
     fn();
@@ -143,6 +153,23 @@ describe('GPU sizing', () => {
     expect(localPlan(5_000, { inference: { tts: { minGpus: 2 } } }).inference.tts!.gpus).toEqual({ min: 2, max: 2 });
   });
 
+  it('AWS always autoscales the GPU groups; Kubernetes only with KEDA and a Prometheus, else it runs (and prices) the spike size and says so', () => {
+    expect(localPlan(250_000).inference.llm).toMatchObject({ autoscaled: true });
+    const k8s = (extra: Record<string, unknown>) =>
+      localPlan(250_000, { target: 'kubernetes', kubernetes: { domain: 'voice.example.com', tls: { secretName: 'tls' }, agentImage: 'r/a:1', nodeCidrs: ['10.0.0.0/16'], redisUrl: 'rediss://r:6379', ...extra } });
+    const fixed = k8s({});
+    const llm = fixed.inference.llm!;
+    expect(llm.gpus.min).toBeLessThan(llm.gpus.max);
+    expect([llm.autoscaled, llm.replicas]).toEqual([false, { min: llm.gpus.max, max: llm.gpus.max }]);
+    expect(fixed.warnings).toContain(`the local LLM runs ${llm.gpus.max} GPUs (its spike size) all month, not ${llm.gpus.min}-${llm.gpus.max}: on Kubernetes the servers scale only through KEDA (kubernetes.keda) and a Prometheus (inference.prometheusUrl)`);
+    const scaled = k8s({ keda: true });
+    expect(scaled.inference.llm!.autoscaled).toBe(false);
+    const withPrometheus = planDeployment(parseStackConfig({ ...structuredClone(scaledValues()), inference: { prometheusUrl: 'http://prometheus.monitoring.svc:9090' } }));
+    expect(withPrometheus.inference.llm).toMatchObject({ autoscaled: true, replicas: withPrometheus.inference.llm!.gpus });
+    const error = configError(() => planDeployment(parseStackConfig({ ...scaledValues(), kubernetes: { ...scaledValues().kubernetes, keda: false }, inference: { prometheusUrl: 'http://prometheus:9090' } }))).key;
+    expect(error).toBe('inference.prometheusUrl');
+  });
+
   it('the LLM needs a request slot per request in flight, not only GPU time', () => {
     // A fast GPU (huge throughput) still serves only `concurrency` requests at once.
     const p = localPlan(250_000, { inference: { llm: { outputTokensPerSecond: 1e9, prefillTokensPerSecond: 1e9, concurrency: 1 } } });
@@ -162,7 +189,7 @@ describe('GPU cost and break-even', () => {
         const gpu = cost.lines.find((l) => l.priceKey === `aws.ec2.${server.instanceType}` && l.item.includes(`local ${server.modality.toUpperCase()}`))!;
         expect(gpu, `${stack} ${server.modality}`).toBeDefined();
         expect(gpu.monthlyUsd).toBeGreaterThan(0);
-        expect(gpu.monthlyUsd).toBeCloseTo(expectedAverage(server.gpus, p.costInputs.expectedScaleOutShare) * HOURS_PER_MONTH * price(DEFAULT_CATALOG, `aws.ec2.${server.instanceType}`), 6);
+        expect(gpu.monthlyUsd).toBeCloseTo(expectedAverage(server.replicas, p.costInputs.expectedScaleOutShare) * HOURS_PER_MONTH * price(DEFAULT_CATALOG, `aws.ec2.${server.instanceType}`), 6);
       }
       // Per-token and per-minute, the local models cost nothing: only the hosted complex model and telephony remain.
       expect(cost.lines.filter((l) => l.category === 'providers' && /local/.test(l.item)).every((l) => l.monthlyUsd === 0)).toBe(true);
