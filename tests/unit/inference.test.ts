@@ -19,6 +19,7 @@ import { gpusForSessions, type InferenceServerPlan, type LlmServerPlan } from '.
 import { planDeployment } from '../../components/plan/plan.js';
 import { buildStackReport } from '../../components/report.js';
 import { localVariantValues, parseLocalFlag } from '../../scripts/lib/cost-local.js';
+import { formatPlan } from '../../scripts/lib/plan-format.js';
 import { stackImages } from '../../scripts/lib/stack-images.js';
 import { EXAMPLE_STACKS, exampleConfig } from '../pulumi/helpers.js';
 
@@ -293,6 +294,15 @@ describe('npm run cost --local: the variant', () => {
       { role: 'local TTS server (inference.tts.image)', image: 'ghcr.io/remsky/kokoro-fastapi-gpu:v0.8.0' },
     ]);
     expect(stackImages(config, planDeployment(config)).some((i) => i.role.startsWith('local'))).toBe(false);
+  });
+
+  it('npm run plan shows the local models\' GPU servers (and nothing of the kind for hosted models)', () => {
+    const config = exampleConfig('large');
+    const local = buildStackReport('large', { ...config, providers: { ...config.providers, llm: 'local' } }).report;
+    const text = formatPlan(local);
+    expect(text).toContain('Local models (GPU servers)');
+    expect(text).toMatch(new RegExp(`LLM\\s+Qwen/Qwen2\\.5-7B-Instruct on g6\\.xlarge \\(NVIDIA L4\\) x ${local.inference.llm!.gpus.min}-${local.inference.llm!.gpus.max}; scales on requests-per-gpu`));
+    expect(formatPlan(buildStackReport('large', config).report)).not.toContain('Local models');
   });
 
   it('the example stacks plan and price with every model local', () => {
