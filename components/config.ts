@@ -6,6 +6,7 @@
 import { DEFAULT_CATALOG, LLM_MODELS, STT_PROVIDERS, TELEPHONY_PROVIDERS, TTS_PROVIDERS } from '@voice-agent-infra/common';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { inferenceSchema } from './inference/config.js';
 import { checkSipCredentials, SECRET_PLACEHOLDER_VALUE, SIP_SECRET_KEY_NAMES, sipSchema, sipSecretShape } from './sip/config.js';
 
 /**
@@ -172,10 +173,19 @@ const usageSchema = z
     wordsPerMinute: positive('words per minute').default(150),
     /** Characters per word, spaces included (~5.5-6). */
     charactersPerWord: positive('characters per word').default(5.7),
-    /** Share of agent speech served from the pre-cached phrases. */
+    /** Share of agent speech served from the pre-cached phrases (counted only with phraseCacheDeployed). */
     ttsCacheHitRatio: numeric(
       z.number({ error: 'must be a number between 0 and 1' }).min(0, 'must be at least 0').max(1, 'must be at most 1'),
     ).default(0.15),
+    /**
+     * The agent image the stack runs carries a rendered phrase cache (aws.agentImage or
+     * kubernetes.agentImage built with one: README, "The phrase cache"). Nothing in the deploy
+     * renders it (the bundled image's cache directory is empty), so until then the plan counts no
+     * cache hits and says so.
+     */
+    phraseCacheDeployed: z
+      .preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false (the agent image carries a rendered phrase cache)' }))
+      .default(false),
     /** Telephony audio leaving AWS per call (G.711 with RTP overhead, one direction): ~90 kbps. */
     telephonyAudioKbps: positive('kbps').default(90),
     /** WebRTC audio on the wire per direction between agent and LiveKit (Opus): ~55 kbps. */
@@ -344,6 +354,8 @@ export const stackConfigSchema = z.strictObject({
   usage: usageSchema,
   pricing: pricingSchema,
   aws: awsSchema,
+  /** Self-hosted models (providers.llm/stt/tts: local): servers, GPUs, planning inputs (components/inference/config.ts). */
+  inference: inferenceSchema,
   /** Phone calls: the LiveKit SIP service, trunks and dispatch rule (components/sip/config.ts). */
   sip: sipSchema,
   ...sipSecretShape,

@@ -28,6 +28,9 @@ import { AgentFleet } from './agent-fleet.js';
 import { AgentImage } from './agent-image.js';
 import { named, stackTags } from './common.js';
 import { DnsRecords, type DnsTarget, TlsCertificate } from './dns.js';
+import { agentInferenceEnvironment } from '../inference/agent-env.js';
+import { inferenceServers } from '../inference/plan.js';
+import { InferenceFleet } from './inference-fleet.js';
 import { InstanceRole } from './instance-role.js';
 import { awsLayout } from './layout.js';
 import { LivekitCluster } from './livekit-cluster.js';
@@ -280,6 +283,34 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
       );
     }
 
+    // Local models (providers ... local): a GPU group per model behind an internal load balancer
+    // only the machines running the agent reach; the agent gets their URLs (LOCAL_LLM_URL, ...).
+    const inferenceHosts: Record<string, pulumi.Output<string>> = {};
+    for (const server of inferenceServers(plan.inference)) {
+      const fleet = new InferenceFleet(
+        `${name}-inference-${server.modality}`,
+        {
+          server,
+          stack,
+          vpcId: network.vpcId,
+          subnetIds: network.subnetIds,
+          clientSecurityGroupId: (groups.agents ?? groups.livekit).id,
+          amiId: args.config.inference.amiId ?? null,
+          region,
+          metricsNamespace: namespace,
+          logGroupName: logGroup.name,
+          logGroupArn: logGroup.arn,
+          healthCheckGraceSeconds: placement.healthCheckGraceSeconds,
+          tags,
+        },
+        child,
+      );
+      inferenceHosts[server.modality] = fleet.host;
+    }
+    const inferenceEnvironment =
+      Object.keys(inferenceHosts).length > 0 ? pulumi.all(inferenceHosts).apply((hosts) => agentInferenceEnvironment(plan.inference, hosts, args.config.inference.tts.voice)) : undefined;
+    const agentInference = inferenceEnvironment ? { inferenceEnvironment } : {};
+
     const bootCommon = {
       stack,
       region,
@@ -358,6 +389,8 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
               agentImage: { ssmParameter: agentImageParameterName(stack) },
               role: layout.livekitNodeRole,
               singleNode: { publicIp, dataVolumeId },
+              // Without an agent group the box runs the agent itself.
+              ...(layout.agentFleet ? {} : agentInference),
               ...(placement.alertEmail ? { acmeEmail: placement.alertEmail } : {}),
             }),
           rootVolumeGiB,
@@ -390,7 +423,7 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
           instanceProfileArn: agentsRole.instanceProfile.arn,
           instanceRoleName: agentsRole.role.name,
           // Agents dial the public signalling name (through the NLB): the same path as any client.
-          userData: nodeUserData({ ...bootCommon, role: 'agent', redis: queueRedis, livekitUrl }),
+          userData: nodeUserData({ ...bootCommon, role: 'agent', redis: queueRedis, livekitUrl, ...agentInference }),
           rootVolumeGiB,
           ...groupLifecycle,
           // The worker's drain plus its close time: what its container's stop_grace_period allows.
