@@ -298,7 +298,7 @@ async function benchSpike(env: Env) {
     drainSeconds: Math.round(drainSeconds * 100) / 100,
     completed: finished,
     peakActive: peakLive,
-    twiceDispatched: env.livekit.roomsDispatchedTwice().length,
+    twiceDispatched: env.livekit.sessionsDispatchedTwice().length,
   };
 }
 
