@@ -179,6 +179,12 @@ export class FakeLiveKit {
   readonly sessions: FakeRoomSession[] = [];
   /** Answered CreateDispatch requests per room name, in arrival order. */
   readonly dispatches = new Map<string, FakeDispatch[]>();
+  /** Answered CreateDispatch requests in arrival order. */
+  readonly dispatchLog: FakeDispatch[] = [];
+  /** Deleted dispatch ids. */
+  readonly deletedDispatches: string[] = [];
+  /** ListDispatch / DeleteDispatch requests for a room no node hosts (each cost the caller missingRoomRpcMs). */
+  missingRoomRequests = 0;
   /** Every CreateDispatch request per room name (Date.now() on arrival), failed ones included. */
   readonly createAttempts = new Map<string, number[]>();
   /** Jobs workers accepted, in order. */
@@ -697,6 +703,7 @@ export class FakeLiveKit {
         const list = this.dispatches.get(body.room) ?? [];
         list.push(record);
         this.dispatches.set(body.room, list);
+        this.dispatchLog.push(record);
         this.onDispatch?.(record);
         if (this.dispatchDelayMs > 0) await sleep(this.dispatchDelayMs);
         const answer = dispatch.clone();
@@ -718,6 +725,7 @@ export class FakeLiveKit {
         // room.go DeleteAgentDispatch: psrpc NotFound "dispatch ID not found".
         if (!dispatch) throw notFound('dispatch ID not found');
         session.dispatches.delete(dispatch.id);
+        this.deletedDispatches.push(dispatch.id);
         // Its jobs are terminated and their agents removed from the room (after pending launches).
         for (const job of session.jobs.filter((j) => j.dispatchId === dispatch.id)) this.endJob(job, true);
         return send(dispatch.clone());
@@ -762,6 +770,7 @@ export class FakeLiveKit {
   private async roomNode(room: string): Promise<FakeRoomSession> {
     const session = this.rooms.get(room);
     if (session) return session;
+    this.missingRoomRequests++;
     await sleep(this.options.missingRoomRpcMs ?? 3000);
     const late = this.rooms.get(room);
     if (late) return late;

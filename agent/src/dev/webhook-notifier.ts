@@ -17,6 +17,7 @@
  */
 import { AccessToken } from 'livekit-server-sdk';
 import { createHash } from 'node:crypto';
+import { Agent, request } from 'node:http';
 
 export interface WebhookNotifierOptions {
   apiKey: string;
@@ -31,6 +32,8 @@ export interface WebhookNotifierOptions {
   maxAgeMs?: number;
   /** Events one queue may hold (MaxDepth, 200). */
   maxDepth?: number;
+  /** Sockets to one receiver (Go's transport has no limit; bounded here so a 10,000-call spike stays sane). */
+  maxSockets?: number;
 }
 
 export interface WebhookDelivery {
@@ -46,6 +49,8 @@ export interface WebhookDelivery {
   status?: number;
   queuedAtMs: number;
   doneAtMs: number;
+  /** The body sent (a test can deliver it again, as a LiveKit retry would). */
+  body: string;
 }
 
 /** The fields of a WebhookEvent the notifier needs (the body itself is given ready-encoded). */
@@ -83,8 +88,10 @@ export class WebhookNotifier {
   private readonly maxRetries: number;
   private readonly maxAgeMs: number;
   private readonly maxDepth: number;
+  private readonly agent: Agent;
 
   constructor(private readonly options: WebhookNotifierOptions) {
+    this.agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 256 });
     this.retryWaitMinMs = options.retryWaitMinMs ?? 1000;
     this.retryWaitMaxMs = options.retryWaitMaxMs ?? 30_000;
     this.maxRetries = options.maxRetries ?? 4;
@@ -122,6 +129,24 @@ export class WebhookNotifier {
   close(): void {
     this.closed = true;
     for (const q of this.queues.values()) q.items.length = 0;
+    this.agent.destroy();
+  }
+
+  private post(url: string, body: string, authorization: string): Promise<{ status: number; retryAfter: string | null }> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        url,
+        { method: 'POST', agent: this.agent, headers: { authorization, 'content-type': 'application/webhook+json', 'user-agent': 'LiveKit', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: (res.headers['retry-after'] as string | undefined) ?? null }));
+          res.on('error', reject);
+        },
+      );
+      req.setTimeout(30_000, () => req.destroy(new Error('webhook request timed out')));
+      req.on('error', reject);
+      req.end(body);
+    });
   }
 
   private async work(key: string, queue: { items: Item[]; running: boolean }): Promise<void> {
@@ -152,15 +177,9 @@ export class WebhookNotifier {
     for (let attempt = 0; ; attempt++) {
       let retryAfter: number | undefined;
       try {
-        const response = await fetch(item.url, {
-          method: 'POST',
-          headers: { authorization, 'content-type': 'application/webhook+json', 'user-agent': 'LiveKit' },
-          body: item.hook.body,
-          signal: AbortSignal.timeout(30_000),
-        });
-        await response.arrayBuffer().catch(() => undefined);
+        const response = await this.post(item.url, item.hook.body, authorization);
         status = response.status;
-        if (response.status === 429 || response.status === 503) retryAfter = retryAfterMs(response.headers.get('retry-after'));
+        if (status === 429 || status === 503) retryAfter = retryAfterMs(response.retryAfter);
       } catch {
         status = 0; // transport error: retried
       }
@@ -176,7 +195,7 @@ export class WebhookNotifier {
 
   private record(item: Item, attempts: number, outcome: WebhookDelivery['outcome'], status?: number): void {
     const { event, room, roomSid, participantIdentity } = item.hook;
-    const delivery: WebhookDelivery = { url: item.url, event, room, roomSid, attempts, outcome, queuedAtMs: item.queuedAtMs, doneAtMs: Date.now() };
+    const delivery: WebhookDelivery = { url: item.url, event, room, roomSid, attempts, outcome, queuedAtMs: item.queuedAtMs, doneAtMs: Date.now(), body: item.hook.body };
     if (participantIdentity !== undefined) delivery.participantIdentity = participantIdentity;
     if (status !== undefined) delivery.status = status;
     this.deliveries.push(delivery);
