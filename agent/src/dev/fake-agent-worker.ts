@@ -13,7 +13,8 @@
  * - drain(): one UpdateWorkerStatus {WS_FULL} at once, then {load 1, WS_FULL} on each tick.
  * Load is max(CPU load, active jobs / maxSessions) as the real worker computes it
  * (../worker/capacity.ts), with the CPU part given by the test (cpuLoad).
- * With a heartbeat it also publishes its capacity for the dispatchers, as the real worker does.
+ * With a heartbeat it also publishes its capacity for the dispatchers by the real worker's rules:
+ * from the load LiveKit last heard, at each status update (and on drain and disconnect).
  */
 import { AvailabilityResponse, JobType, ParticipantPermission, RegisterWorkerRequest, ServerMessage, UpdateWorkerStatus, WorkerMessage, WorkerStatus } from '@livekit/protocol';
 import { AccessToken } from 'livekit-server-sdk';
@@ -62,6 +63,8 @@ export class FakeAgentWorker {
   private timer?: NodeJS.Timeout;
   private draining = false;
   private connected = false;
+  /** The load LiveKit last heard (it assumes 0 until the first update). */
+  private reportedLoad = 0;
   private readonly pending = new Map<string, { room: string; roomSid: string; metadata: string }>();
 
   constructor(private readonly options: FakeAgentWorkerOptions) {
@@ -126,6 +129,7 @@ export class FakeAgentWorker {
   tick(): void {
     const load = this.load;
     const status = this.draining || load >= this.loadThreshold ? WorkerStatus.WS_FULL : WorkerStatus.WS_AVAILABLE;
+    this.reportedLoad = load;
     this.statusUpdates.push({ status, load });
     this.send({ case: 'updateWorker', value: new UpdateWorkerStatus({ load, status }) });
     void this.publishCapacity();
@@ -136,9 +140,8 @@ export class FakeAgentWorker {
     return offeredSessions({
       connected: this.connected,
       draining: this.draining,
-      load: this.load,
+      load: this.reportedLoad,
       loadThreshold: this.loadThreshold,
-      activeJobs: this.activeJobs.size,
       maxSessions: this.options.maxSessions,
     });
   }
@@ -201,12 +204,10 @@ export class FakeAgentWorker {
         this.activeJobs.set(id, job);
         this.jobHistory.push(job);
         this.onJob?.(job);
-        void this.publishCapacity();
         return;
       }
       case 'termination':
         this.activeJobs.delete(m.value.jobId);
-        void this.publishCapacity();
         return;
       default:
         return;

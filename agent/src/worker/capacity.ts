@@ -11,10 +11,17 @@
  *   load = max(CPU load, active jobs / maxSessions)
  *
  * The worker is then full at ceil(loadThreshold x maxSessions) calls (or earlier, on CPU), and
- * that is what its heartbeat offers the dispatchers. While it cannot take a new call (not
- * registered, disconnected, draining, at the threshold) it offers only the calls it holds, so
- * it adds nothing free to the fleet: the dispatchers admit calls against the sum of the offers
- * and never more, and no call is dispatched to a worker LiveKit would not pick.
+ * that is what its heartbeat offers the dispatchers, decided from the load LiveKit last heard.
+ * While it cannot take a new call (not registered, disconnected, draining, at the threshold) it
+ * offers 0: the dispatchers admit calls against the sum of the offers and never more, so no call
+ * is dispatched to a fleet LiveKit would find full.
+ *
+ * Why 0 and not "the calls it holds": a call's room_finished usually reaches the queue before the
+ * worker's job process has exited, so an offer of its held calls would stay high for a moment
+ * while the queue's active count drops, and the freed slot would be dispatched to a worker
+ * LiveKit still sees as full (no job; DISPATCH_CONFIRM_SECONDS lost, then a retry). The price:
+ * while one worker is full its calls still count as active, so the fleet admits that many fewer
+ * elsewhere until it reports below its threshold again (within one 2.5 s status update).
  */
 
 /** The load agents-js reports to LiveKit (0..1). */
@@ -36,18 +43,11 @@ export interface WorkerCapacityState {
   /** The load last reported to LiveKit. */
   load: number;
   loadThreshold: number;
-  activeJobs: number;
   maxSessions: number;
 }
 
 /** The sessions the capacity heartbeat offers now. */
 export function offeredSessions(s: WorkerCapacityState): number {
-  const held = Math.min(s.activeJobs, s.maxSessions);
-  if (!s.connected || s.draining || s.load >= s.loadThreshold) return held;
-  return Math.max(held, sessionsAtThreshold(s.maxSessions, s.loadThreshold));
-}
-
-/** The sessions beyond the calls it holds (0 whenever LiveKit would not send it a job). */
-export function freeSessions(s: WorkerCapacityState): number {
-  return offeredSessions(s) - Math.min(s.activeJobs, s.maxSessions);
+  if (!s.connected || s.draining || s.load >= s.loadThreshold) return 0;
+  return sessionsAtThreshold(s.maxSessions, s.loadThreshold);
 }
