@@ -14,8 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runVoiceAgent, spawnVoiceAgent, type VoiceAgentProcess } from '../src/dev/processes.js';
 import { freePort, startRedisServer, type RedisServer } from '../src/dev/redis-server.js';
+import { AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
+import { FakeLiveKit } from '../src/dev/fake-livekit.js';
 import { readFleetCapacity } from '../src/queue/capacity-heartbeat.js';
-import { FakeAgentServer } from './helpers/fake-agent-server.js';
 import { waitFor } from './helpers/harness.js';
 import { shippedSpecObject } from './helpers/voice-fakes.js';
 
@@ -83,10 +84,17 @@ describe('voice-agent agent: bad configuration', () => {
   });
 });
 
+/** The offer the worker's heartbeat must make for what LiveKit last heard: ceil(0.7 x 7) = 5, or 0 when full. */
+function offerFor(livekit: FakeLiveKit): number | undefined {
+  const [w] = livekit.registeredWorkers;
+  if (!w) return undefined;
+  return w.status === WorkerStatus.WS_FULL ? 0 : 5;
+}
+
 describe('voice-agent agent: running', () => {
   let redisServer: RedisServer;
   let redis: Redis;
-  let livekit: FakeAgentServer;
+  let livekit: FakeLiveKit;
   let worker: VoiceAgentProcess;
   let cacheDir: string;
   const prefix = `{vat-${randomBytes(4).toString('hex')}}`;
@@ -96,7 +104,7 @@ describe('voice-agent agent: running', () => {
   beforeAll(async () => {
     redisServer = await startRedisServer();
     redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
-    livekit = await new FakeAgentServer().start();
+    livekit = await new FakeLiveKit({ apiKey: KEYS.LIVEKIT_API_KEY, apiSecret: KEYS.LIVEKIT_API_SECRET }).start();
     cacheDir = await mkdtemp(join(tmpdir(), 'agent-cache-'));
     healthPort = await freePort();
     metricsPort = await freePort();
@@ -126,10 +134,10 @@ describe('voice-agent agent: running', () => {
     if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
   });
 
-  it('registers with LiveKit under AGENT_NAME (explicit dispatch), signed with the API key', async () => {
-    await waitFor('the worker registers', () => livekit.registrations.length > 0, 120_000, () => worker.stderr.slice(-2000));
-    expect(livekit.registrations[0]!.agentName).toBe('voice-agent-test');
-    expect(livekit.registrations[0]!.authorization).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
+  it('registers with LiveKit under AGENT_NAME (explicit dispatch), with a token LiveKit accepts', async () => {
+    await waitFor('the worker registers', () => livekit.registeredWorkers.length > 0, 120_000, () => worker.stderr.slice(-2000));
+    expect(livekit.registeredWorkers[0]!.agentName).toBe('voice-agent-test');
+    expect(livekit.authFailures).toBe(0);
   });
 
   it('is healthy on its health port once registered, and reports itself on /worker', async () => {
@@ -138,8 +146,35 @@ describe('voice-agent agent: running', () => {
     expect(info).toMatchObject({ agent_name: 'voice-agent-test', active_jobs: 0 });
   });
 
-  it('publishes its capacity for the dispatcher', async () => {
-    expect(await readFleetCapacity(redis, prefix)).toBe(7);
+  it('publishes the capacity LiveKit agrees with: ceil(0.7 x AGENT_MAX_SESSIONS) while LiveKit sees it available, 0 when full', async () => {
+    // The status and the heartbeat come from the same load, every 2.5 s; on this shared machine
+    // the CPU share may push it over the threshold at any tick, so the two are compared.
+    await waitFor('LiveKit has a status from the worker', () => (livekit.registeredWorkers[0]?.statusUpdates ?? 0) > 0, 30_000);
+    await waitFor('the heartbeat agrees with the status LiveKit has', async () => (await readFleetCapacity(redis, prefix)) === offerFor(livekit), 30_000, async () =>
+      JSON.stringify({ capacity: await readFleetCapacity(redis, prefix), workers: livekit.registeredWorkers }),
+    );
+  });
+
+  it('takes a job LiveKit offers it: AvailabilityRequest, AvailabilityResponse, JobAssignment', async () => {
+    const api = new AgentDispatchClient(livekit.url, KEYS.LIVEKIT_API_KEY, KEYS.LIVEKIT_API_SECRET);
+    // LiveKit skips a worker reporting WS_FULL (its CPU share on this shared machine may do so).
+    await waitFor('LiveKit sees the worker available', () => livekit.registeredWorkers[0]?.status === WorkerStatus.WS_AVAILABLE, 60_000);
+    const dispatch = await api.createDispatch('worker-test-room', 'voice-agent-test', { metadata: JSON.stringify({ callId: 'call-w1' }) });
+    await waitFor('the job is assigned to the worker', () => livekit.jobs.length === 1, 30_000);
+    const [listed] = (await api.listDispatch('worker-test-room')).filter((d) => d.id === dispatch.id);
+    expect(listed!.state!.jobs[0]!.state!.workerId).toBe(livekit.registeredWorkers[0]!.id);
+    const participants = await new RoomServiceClient(livekit.url, KEYS.LIVEKIT_API_KEY, KEYS.LIVEKIT_API_SECRET).listParticipants('worker-test-room');
+    expect(participants.map((p) => p.identity)).toContain(livekit.jobs[0]!.participantIdentity);
+    // The stand-in has no media plane: the job process cannot join, and the room is closed.
+    livekit.endCall('worker-test-room');
+  });
+
+  it('offers 0 while disconnected from LiveKit, and again after it registers anew', async () => {
+    livekit.disconnectWorkers();
+    await waitFor('the offer drops to 0 or the worker is back', async () => (await readFleetCapacity(redis, prefix)) === 0 || livekit.registeredWorkers.length > 0, 30_000);
+    // agents-js reconnects within seconds; its heartbeat follows what LiveKit hears again.
+    await waitFor('registered again', () => livekit.registeredWorkers.length > 0, 60_000);
+    await waitFor('the heartbeat agrees with LiveKit again', async () => (await readFleetCapacity(redis, prefix)) === offerFor(livekit), 30_000);
   });
 
   it('serves the call metrics on /metrics', async () => {
@@ -156,7 +191,8 @@ describe('voice-agent agent: running', () => {
     const status = await worker.kill('SIGTERM');
     expect(status.code).toBe(0);
     expect(await readFleetCapacity(redis, prefix)).toBe(0);
-    expect(livekit.statusUpdates).toContain(WorkerStatus.WS_FULL);
+    expect(livekit.registeredWorkers.length === 0 || livekit.registeredWorkers[0]!.status === WorkerStatus.WS_FULL).toBe(true);
+    expect(worker.records().some((r) => r.msg === 'capacity offered to the queue' && r.capacitySessions === 0 && r.draining === true)).toBe(true);
     const records = worker.records();
     expect(records.some((r) => r.msg === 'agent worker closed')).toBe(true);
   }, 120_000);
@@ -165,7 +201,7 @@ describe('voice-agent agent: running', () => {
 describe('voice-agent all', () => {
   let redisServer: RedisServer;
   let redis: Redis;
-  let livekit: FakeAgentServer;
+  let livekit: FakeLiveKit;
   let proc: VoiceAgentProcess;
   let cacheDir: string;
   const prefix = `{vaa-${randomBytes(4).toString('hex')}}`;
@@ -174,7 +210,7 @@ describe('voice-agent all', () => {
   beforeAll(async () => {
     redisServer = await startRedisServer();
     redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
-    livekit = await new FakeAgentServer().start();
+    livekit = await new FakeLiveKit({ apiKey: KEYS.LIVEKIT_API_KEY, apiSecret: KEYS.LIVEKIT_API_SECRET }).start();
     cacheDir = await mkdtemp(join(tmpdir(), 'all-cache-'));
     intakePort = await freePort();
     proc = spawnVoiceAgent(['all'], {
@@ -205,8 +241,9 @@ describe('voice-agent all', () => {
   });
 
   it('runs the agent worker beside the intake and dispatcher: registered, its capacity counted, its call metrics on the intake /metrics', async () => {
-    await waitFor('the worker registers', () => livekit.registrations.length > 0, 120_000);
-    expect(await readFleetCapacity(redis, prefix)).toBe(3);
+    await waitFor('the worker registers', () => livekit.registeredWorkers.length > 0, 120_000);
+    // ceil(0.7 x 3) = 3 while LiveKit sees it available.
+    await waitFor('its capacity is counted', async () => (await readFleetCapacity(redis, prefix)) === (livekit.registeredWorkers[0]?.status === WorkerStatus.WS_FULL ? 0 : 3), 30_000);
     const text = await (await fetch(`http://127.0.0.1:${intakePort}/metrics`)).text();
     expect(text).toContain('# TYPE voice_calls_total counter'); // the agent's
     expect(text).toContain('# TYPE voice_intake_calls_total counter'); // the intake's

@@ -127,6 +127,8 @@ export interface FakeWorkerView {
   status: WorkerStatus;
   load: number;
   runningJobs: number;
+  /** UpdateWorkerStatus messages received. */
+  statusUpdates: number;
 }
 
 class TwirpError extends Error {
@@ -167,6 +169,7 @@ interface Worker {
   /** livekit pkg/agent/worker.go: status starts at its zero value, WS_AVAILABLE, load 0. */
   status: WorkerStatus;
   load: number;
+  statusUpdates: number;
   runningJobs: Map<string, FakeJob>;
   availability: Map<string, (res: AvailabilityResponse | Error) => void>;
   closed: boolean;
@@ -177,6 +180,7 @@ export class FakeLiveKit {
   readonly rooms = new Map<string, FakeRoomSession>();
   /** Every room session, closed ones included, in creation order. */
   readonly sessions: FakeRoomSession[] = [];
+  private readonly sessionsBySid = new Map<string, FakeRoomSession>();
   /** Answered CreateDispatch requests per room name, in arrival order. */
   readonly dispatches = new Map<string, FakeDispatch[]>();
   /** Answered CreateDispatch requests in arrival order. */
@@ -316,7 +320,12 @@ export class FakeLiveKit {
   }
 
   get registeredWorkers(): FakeWorkerView[] {
-    return [...this.workers.values()].map((w) => ({ id: w.id, agentName: w.agentName, status: w.status, load: w.load, runningJobs: w.runningJobs.size }));
+    return [...this.workers.values()].map((w) => ({ id: w.id, agentName: w.agentName, status: w.status, load: w.load, runningJobs: w.runningJobs.size, statusUpdates: w.statusUpdates }));
+  }
+
+  /** Drops every worker connection (LiveKit restarting, a network cut): workers must register again. */
+  disconnectWorkers(): void {
+    for (const w of this.workers.values()) w.socket.terminate();
   }
 
   /** Resolves when every queued webhook is delivered or given up. */
@@ -337,6 +346,7 @@ export class FakeLiveKit {
     };
     this.rooms.set(name, session);
     this.sessions.push(session);
+    this.sessionsBySid.set(session.sid, session);
     // livekit pkg/rtc/room.go createAgentDispatchesFromRoomAgent: a room without configured agents
     // gets one dispatch with an empty agent name (automatic dispatch; workers with an agent name
     // never take it).
@@ -386,7 +396,7 @@ export class FakeLiveKit {
       id: guid('EV_'),
       createdAt: BigInt(Math.floor(Date.now() / 1000)),
     }).toJsonString();
-    this.webhooks.notify(this.webhookUrls, { event, room: session.name, roomSid: session.sid, participantIdentity: participant?.identity, body });
+    this.webhooks.notify(this.webhookUrls, { event, room: session.name, roomSid: session.sid, participantIdentity: participant?.identity, participantKind: participant?.kind, body });
   }
 
   // ---- jobs: livekit pkg/agent/client.go LaunchJob + pkg/service/agentservice.go JobRequest ----
@@ -513,7 +523,7 @@ export class FakeLiveKit {
       // worker.go TerminateJob: a JobTermination to the worker.
       this.sendTo(worker, new ServerMessage({ message: { case: 'termination', value: new JobTermination({ jobId: job.id }) } }));
     }
-    const session = this.sessions.find((s) => s.sid === job.roomSid);
+    const session = this.sessionsBySid.get(job.roomSid);
     const agent = session?.participants.get(job.participantIdentity);
     if (session && agent && session.closedAtMs === undefined) {
       session.participants.delete(job.participantIdentity);
@@ -581,6 +591,7 @@ export class FakeLiveKit {
           apiKey,
           status: WorkerStatus.WS_AVAILABLE,
           load: 0,
+          statusUpdates: 0,
           runningJobs: new Map(),
           availability: new Map(),
           closed: false,
@@ -600,6 +611,7 @@ export class FakeLiveKit {
           // worker.go HandleUpdateWorker: status when given; load always.
           if (m.value.status !== undefined) worker.status = m.value.status;
           worker.load = m.value.load;
+          worker.statusUpdates++;
           return;
         case 'availability':
           worker.availability.get(m.value.jobId)?.(m.value);
@@ -734,7 +746,7 @@ export class FakeLiveKit {
         const body = ListRoomsRequest.fromJson(json as never, parse);
         needGrant('roomList');
         // roomservice.go ListRooms: from the store, by name when names are given; never routed.
-        const rooms = [...this.rooms.values()].filter((s) => body.names.length === 0 || body.names.includes(s.name));
+        const rooms = body.names.length === 0 ? [...this.rooms.values()] : body.names.flatMap((n) => this.rooms.get(n) ?? []);
         return send(new ListRoomsResponse({ rooms: rooms.map((s) => this.roomProto(s)) }));
       }
       case 'RoomService/ListParticipants': {

@@ -42,6 +42,8 @@ export interface WebhookDelivery {
   room: string;
   roomSid: string;
   participantIdentity?: string;
+  /** ParticipantInfo_Kind of the participant (3 SIP, 4 AGENT). */
+  participantKind?: number;
   /** Sends made (0 when dropped unsent). */
   attempts: number;
   outcome: 'delivered' | 'rejected' | 'gave-up' | 'dropped-age' | 'dropped-full';
@@ -59,6 +61,7 @@ export interface QueuedWebhook {
   room: string;
   roomSid: string;
   participantIdentity?: string;
+  participantKind?: number;
   /** protojson of the WebhookEvent. */
   body: string;
 }
@@ -194,9 +197,10 @@ export class WebhookNotifier {
   }
 
   private record(item: Item, attempts: number, outcome: WebhookDelivery['outcome'], status?: number): void {
-    const { event, room, roomSid, participantIdentity } = item.hook;
+    const { event, room, roomSid, participantIdentity, participantKind } = item.hook;
     const delivery: WebhookDelivery = { url: item.url, event, room, roomSid, attempts, outcome, queuedAtMs: item.queuedAtMs, doneAtMs: Date.now(), body: item.hook.body };
     if (participantIdentity !== undefined) delivery.participantIdentity = participantIdentity;
+    if (participantKind !== undefined) delivery.participantKind = participantKind;
     if (status !== undefined) delivery.status = status;
     this.deliveries.push(delivery);
   }

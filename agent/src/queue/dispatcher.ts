@@ -67,10 +67,12 @@ async function waitForAgent(api: LiveKitApi, room: string, agentName: string, di
     if (left <= 0) return undefined;
     await sleep(Math.min(CONFIRM_POLL_MS[i] ?? CONFIRM_POLL_MAX_MS, left));
     try {
-      const [dispatches, participants] = await Promise.all([api.listDispatches(room), api.listParticipants(room)]);
-      const ours = dispatches.find((d) => d.id === dispatchId);
+      const ours = (await api.listDispatches(room)).find((d) => d.id === dispatchId);
       if (ours && ours.jobCount > 0) return ours.jobRoomSid ? { dispatchId, roomSid: ours.jobRoomSid } : { dispatchId };
-      if (agentInRoom(agentName, [], participants)) return { dispatchId };
+      // LiveKit records the job before the agent can join (the join token comes with the
+      // assignment), so the participant list is a fallback, asked now and then.
+      const last = deadlineMs - Date.now() <= CONFIRM_POLL_MAX_MS;
+      if ((i % 4 === 3 || last) && agentInRoom(agentName, [], await api.listParticipants(room))) return { dispatchId };
     } catch {
       // Unavailable: the room may have ended (the caller hung up). Asked of the store, which answers.
       if (!(await api.findRoom(room).catch(() => true))) return 'gone';
