@@ -6,13 +6,16 @@
  */
 import { WorkerStatus } from '@livekit/protocol';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { runVoiceAgent, spawnVoiceAgent, type VoiceAgentProcess } from '../src/dev/processes.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { REPO_ROOT, runVoiceAgent, spawnVoiceAgent, type VoiceAgentProcess } from '../src/dev/processes.js';
 import { freePort, startRedisServer, type RedisServer } from '../src/dev/redis-server.js';
 import { AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
 import { FakeLiveKit } from '../src/dev/fake-livekit.js';
@@ -83,6 +86,34 @@ describe('voice-agent agent: bad configuration', () => {
     expect(oneLine(r)).toMatch(/^voice-agent: LIVEKIT_URL is required/);
   });
 });
+
+/** Command lines of a process's descendants (Linux /proc). */
+function descendantCommands(pid: number): string[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: string[] = [];
+  const walk = (p: number) => {
+    for (const [child, parent] of parents) {
+      if (parent !== p) continue;
+      try {
+        out.push(readFileSync(`/proc/${child}/cmdline`, 'utf8').replace(/\0/g, ' '));
+      } catch {
+        // gone meanwhile
+      }
+      walk(child);
+    }
+  };
+  walk(pid);
+  return out;
+}
 
 /** The offer the worker's heartbeat must make for what LiveKit last heard: ceil(0.7 x 7) = 5, or 0 when full. */
 function offerFor(livekit: FakeLiveKit): number | undefined {
@@ -155,26 +186,19 @@ describe('voice-agent agent: running', () => {
     );
   });
 
-  it('takes a job LiveKit offers it: AvailabilityRequest, AvailabilityResponse, JobAssignment', async () => {
-    const api = new AgentDispatchClient(livekit.url, KEYS.LIVEKIT_API_KEY, KEYS.LIVEKIT_API_SECRET);
-    // LiveKit skips a worker reporting WS_FULL (its CPU share on this shared machine may do so).
-    await waitFor('LiveKit sees the worker available', () => livekit.registeredWorkers[0]?.status === WorkerStatus.WS_AVAILABLE, 60_000);
-    const dispatch = await api.createDispatch('worker-test-room', 'voice-agent-test', { metadata: JSON.stringify({ callId: 'call-w1' }) });
-    await waitFor('the job is assigned to the worker', () => livekit.jobs.length === 1, 30_000);
-    const [listed] = (await api.listDispatch('worker-test-room')).filter((d) => d.id === dispatch.id);
-    expect(listed!.state!.jobs[0]!.state!.workerId).toBe(livekit.registeredWorkers[0]!.id);
-    const participants = await new RoomServiceClient(livekit.url, KEYS.LIVEKIT_API_KEY, KEYS.LIVEKIT_API_SECRET).listParticipants('worker-test-room');
-    expect(participants.map((p) => p.identity)).toContain(livekit.jobs[0]!.participantIdentity);
-    // The stand-in has no media plane: the job process cannot join, and the room is closed.
-    livekit.endCall('worker-test-room');
-  });
-
   it('offers 0 while disconnected from LiveKit, and again after it registers anew', async () => {
     livekit.disconnectWorkers();
     await waitFor('the offer drops to 0 or the worker is back', async () => (await readFleetCapacity(redis, prefix)) === 0 || livekit.registeredWorkers.length > 0, 30_000);
     // agents-js reconnects within seconds; its heartbeat follows what LiveKit hears again.
     await waitFor('registered again', () => livekit.registeredWorkers.length > 0, 60_000);
     await waitFor('the heartbeat agrees with LiveKit again', async () => (await readFleetCapacity(redis, prefix)) === offerFor(livekit), 30_000);
+  });
+
+  it('runs job processes but no end-of-turn inference process (turn detection is VAD; agents-js would start one, ~138 MB)', async () => {
+    await worker.waitForRecord((r) => r.role === 'agent-job' && String(r.msg).startsWith('no phrase cache'), 120_000);
+    const commands = descendantCommands(worker.child.pid!);
+    expect(commands.some((c) => c.includes('job_proc_lazy_main'))).toBe(true);
+    expect(commands.filter((c) => c.includes('inference_proc'))).toEqual([]);
   });
 
   it('serves the call metrics on /metrics', async () => {
@@ -196,6 +220,56 @@ describe('voice-agent agent: running', () => {
     const records = worker.records();
     expect(records.some((r) => r.msg === 'agent worker closed')).toBe(true);
   }, 120_000);
+});
+
+describe('the real agents-js worker and the LiveKit stand-in', () => {
+  let livekit: FakeLiveKit;
+  let child: ChildProcess | undefined;
+  const lines: Array<Record<string, unknown>> = [];
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    await livekit?.close();
+  });
+
+  it('registers over /agent and takes a job: AvailabilityRequest, AvailabilityResponse, JobAssignment', async () => {
+    livekit = await new FakeLiveKit({ apiKey: KEYS.LIVEKIT_API_KEY, apiSecret: KEYS.LIVEKIT_API_SECRET }).start();
+    // AgentServer itself, with a load of 0 (this shared machine's CPU must not make it WS_FULL).
+    child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/run-real-worker.ts', import.meta.url))], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LIVEKIT_URL: livekit.url, LIVEKIT_API_KEY: KEYS.LIVEKIT_API_KEY, LIVEKIT_API_SECRET: KEYS.LIVEKIT_API_SECRET, AGENT_NAME: 'real-worker-test', HEALTH_PORT: String(await freePort()) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      for (const line of chunk.split('\n')) {
+        try {
+          lines.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          // not ours
+        }
+      }
+    });
+    await waitFor('the real worker registers', () => lines.some((l) => l.msg === 'registered'), 120_000, () => stderr.slice(-2000));
+    const workerId = lines.find((l) => l.msg === 'registered')!.workerId;
+    expect(livekit.registeredWorkers).toMatchObject([{ id: workerId, agentName: 'real-worker-test', status: WorkerStatus.WS_AVAILABLE }]);
+
+    const api = new AgentDispatchClient(livekit.url, KEYS.LIVEKIT_API_KEY, KEYS.LIVEKIT_API_SECRET);
+    const dispatch = await api.createDispatch('real-worker-room', 'real-worker-test', { metadata: '{"callId":"c1"}' });
+    await waitFor('the job is assigned', () => livekit.jobs.length === 1, 30_000, () => stderr.slice(-2000));
+    const [listed] = (await api.listDispatch('real-worker-room')).filter((d) => d.id === dispatch.id);
+    expect(listed!.state!.jobs[0]!.state).toMatchObject({ workerId, participantIdentity: `agent-${listed!.state!.jobs[0]!.id}` });
+    const participants = await new RoomServiceClient(livekit.url, KEYS.LIVEKIT_API_KEY, KEYS.LIVEKIT_API_SECRET).listParticipants('real-worker-room');
+    expect(participants.map((p) => p.identity)).toContain(livekit.jobs[0]!.participantIdentity);
+    // Its load reports arrive every 2.5 s (loadFunc), and LiveKit keeps them.
+    await waitFor('a status update', () => (livekit.registeredWorkers[0]?.statusUpdates ?? 0) > 0, 30_000);
+    expect(livekit.registeredWorkers[0]!.load).toBe(0);
+    livekit.endCall('real-worker-room');
+  }, 180_000);
 });
 
 describe('voice-agent all', () => {

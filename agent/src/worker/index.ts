@@ -26,6 +26,7 @@ import { workerLoad } from './capacity.js';
 import { CapacityReporter } from './capacity-reporter.js';
 import type { AgentWorkerConfig } from './config.js';
 import { CpuLoadMonitor } from './cpu.js';
+import { skipEndOfTurnInferenceProcess } from './inference.js';
 
 export { parseAgentWorkerConfig } from './config.js';
 
@@ -144,6 +145,9 @@ export async function startAgentWorker(config: AgentWorkerConfig, deps: AgentWor
 
     // agents-js logs through its own logger (JSON in production).
     initializeLogger({ pretty: false, level: config.logLevel });
+    // Turn detection is VAD or STT endpointing (TURN_DETECTION): the end-of-turn model process agents-js
+    // would start (~138 MB) is never used.
+    if (!skipEndOfTurnInferenceProcess()) log.warn('an end-of-turn inference runner was registered before the worker; its process will run');
     const server = new AgentServer(
       new ServerOptions({
         agent: AGENT_ENTRY,
