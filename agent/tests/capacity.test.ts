@@ -5,7 +5,9 @@
  */
 import { WorkerStatus } from '@livekit/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../src/log.js';
 import { readFleetCapacity } from '../src/queue/capacity-heartbeat.js';
+import { CapacityReporter } from '../src/worker/capacity-reporter.js';
 import { Harness, waitFor } from './helpers/harness.js';
 import { startRoles, type InProcessRoles } from './helpers/roles.js';
 
@@ -93,5 +95,45 @@ describe('capacity from the workers', () => {
     await sleep(800);
     expect(await h.callState(b.callId)).toBeUndefined();
     expect(h.livekit.createAttempts.has('d-2')).toBe(false);
+  });
+});
+
+describe('the real worker\'s capacity reporter', () => {
+  let h: Harness;
+  let reporter: CapacityReporter | undefined;
+  beforeEach(async () => {
+    h = await new Harness().start();
+  });
+  afterEach(async () => {
+    await reporter?.stop();
+    await h.close();
+  });
+
+  it('beats only once registered, follows the load LiveKit hears, offers 0 when the loadFunc calls stop (disconnected), and resumes on re-registration', async () => {
+    let nowMs = 1_000_000;
+    reporter = new CapacityReporter({ redis: h.admin, prefix: h.prefix, workerId: 'w1', maxSessions: 10, loadThreshold: 0.7, log: silentLogger, statusIntervalMs: 60_000, now: () => nowMs });
+    reporter.reportLoad(0.1); // agents-js only calls loadFunc once connected; this one comes too early
+    await sleep(50);
+    expect(await h.admin.hgetall(h.store.keys.fleet)).toEqual({}); // no heartbeat before registration
+
+    await reporter.registeredWithLiveKit();
+    expect(await readFleetCapacity(h.admin, h.prefix)).toBe(7);
+    reporter.reportLoad(0.75);
+    await waitFor('full: 0', async () => (await readFleetCapacity(h.admin, h.prefix)) === 0, 5000);
+    reporter.reportLoad(0.2);
+    await waitFor('available: 7', async () => (await readFleetCapacity(h.admin, h.prefix)) === 7, 5000);
+
+    nowMs += 3 * 60_000 + 1; // three status intervals without a loadFunc call: the connection is down
+    reporter.reportLoad(0.2);
+    nowMs += 3 * 60_000 + 1;
+    expect(reporter.offered).toBe(0);
+    await reporter.registeredWithLiveKit();
+    expect(await readFleetCapacity(h.admin, h.prefix)).toBe(7);
+
+    await reporter.drain();
+    expect(await readFleetCapacity(h.admin, h.prefix)).toBe(0);
+    await reporter.stop();
+    expect(await h.admin.hgetall(h.store.keys.fleet)).toEqual({});
+    reporter = undefined;
   });
 });

@@ -41,6 +41,15 @@ describe('configuration', () => {
       metrics: { namespace: 'VoiceAgent', stack: 'default', emfIntervalSeconds: 60 },
     });
     expect(parseIntakeConfig(base)).toMatchObject({ port: 8080, host: '0.0.0.0', token: base.INTAKE_TOKEN });
+    expect(d).toMatchObject({ confirmSeconds: 10, reconcileSeconds: 15 });
+  });
+
+  it('reads the dispatch confirmation window and the sweep interval, naming a bad value', () => {
+    expect(parseDispatcherConfig({ ...base, DISPATCH_CONFIRM_SECONDS: '4', RECONCILE_SECONDS: '0' })).toMatchObject({ confirmSeconds: 4, reconcileSeconds: 0 });
+    expect(configError(() => parseDispatcherConfig({ ...base, DISPATCH_CONFIRM_SECONDS: '0' })).message).toBe(
+      'DISPATCH_CONFIRM_SECONDS="0" is invalid: must be a whole number of seconds from 1 to 300 (wait for a worker to take a dispatch)',
+    );
+    expect(configError(() => parseDispatcherConfig({ ...base, RECONCILE_SECONDS: '1.5' })).variable).toBe('RECONCILE_SECONDS');
   });
 
   it('reads every documented variable', () => {
