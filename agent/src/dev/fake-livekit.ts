@@ -201,6 +201,8 @@ export class FakeLiveKit {
   dispatchDelayMs = 0;
   /** Called on every stored dispatch. */
   onDispatch?: (dispatch: FakeDispatch) => void;
+  /** Called when a CreateDispatch answer has been written. */
+  onDispatchAnswered?: (dispatch: FakeDispatch) => void;
   /** Called when a worker accepted a job (the agent is about to join). */
   onJobAssigned?: (job: FakeJob) => void;
   /** Called when a room session closes. */
@@ -720,7 +722,9 @@ export class FakeLiveKit {
         if (this.dispatchDelayMs > 0) await sleep(this.dispatchDelayMs);
         const answer = dispatch.clone();
         answer.state = new AgentDispatchState({ createdAt: dispatch.state!.createdAt });
-        return send(answer);
+        send(answer);
+        this.onDispatchAnswered?.(record);
+        return;
       }
       case 'AgentDispatchService/ListDispatch': {
         const body = ListAgentDispatchRequest.fromJson(json as never, parse);

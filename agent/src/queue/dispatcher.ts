@@ -135,9 +135,12 @@ export async function startDispatcher(config: DispatcherConfig, deps: Dispatcher
     let reused = false;
     try {
       // Ask LiveKit first, every time: after a crash, a 500 that did dispatch, or a Redis write
-      // lost in the AOF window, the room may already have our agent. ListRooms first: it is
-      // answered for any room, while ListDispatch for a room that does not exist (a POST
-      // /v1/calls room not created yet) fails only after seconds.
+      // lost in the AOF window, the room may already have our agent. ListRooms is answered for
+      // any room; ListDispatch for a room that does not exist (a POST /v1/calls room not created
+      // yet) fails only after seconds, so it is asked only of a room known to exist. A webhook
+      // call's room existed a moment ago: all three questions go at once.
+      const inspecting = call.roomSid ? inspectRoom(call.room) : undefined;
+      inspecting?.catch(() => {}); // not awaited when the session turns out to be over
       const session = await api.findRoom(call.room);
       if (call.roomSid && session?.sid !== call.roomSid) {
         // The caller's room session is over (room_finished may be lost or on its way): no agent.
@@ -145,7 +148,7 @@ export async function startDispatcher(config: DispatcherConfig, deps: Dispatcher
         log.info('room session ended before dispatch', { callId: call.callId, room: call.room, sid: call.roomSid });
         return 'finished';
       }
-      const existing = session ? await inspectRoom(call.room) : undefined;
+      const existing = session ? await (inspecting ?? inspectRoom(call.room)) : undefined;
       if (existing?.agent) {
         agent = { ...existing.agent, roomSid: existing.agent.roomSid ?? session?.sid };
         reused = true;
