@@ -166,6 +166,23 @@ describe('dispatch', () => {
     expect(await h.activeCount()).toBe(0);
   });
 
+  it('a caller who hangs up while the dispatch waits for an agent: finished, not retried (even with room_finished lost)', async () => {
+    await h.close();
+    h = await new Harness().start({ livekit: { missingRoomRpcMs: 200 } });
+    // No worker: the dispatch waits for a job that never comes.
+    roles = await startRoles(h, { FLEET_CAPACITY: '1', DISPATCH_CONFIRM_SECONDS: '20', CALL_MAX_ATTEMPTS: '3' });
+    const call = h.call('hung-up');
+    await waitFor('the dispatch is waiting for an agent', () => h.livekit.dispatchCount === 1);
+    h.livekit.webhookUrls = []; // room_finished goes nowhere
+    h.endCall('hung-up');
+    await waitFor('the call is finished', async () => (await h.callState(call.callId)) === 'finished', 15_000);
+    expect(roles.logs.find('room session ended before an agent joined')).toHaveLength(1);
+    expect(await h.activeCount()).toBe(0);
+    await sleep(500);
+    expect(h.livekit.createAttempts.get('hung-up')).toHaveLength(1);
+    expect(roles.logs.find('dispatch failed; will retry with backoff')).toEqual([]);
+  });
+
   it('POST /v1/calls for a room not created yet is dispatched (CreateDispatch creates it), never asked of a node that cannot answer', async () => {
     await h.startWorker();
     roles = await startRoles(h, { FLEET_CAPACITY: '2', CALL_MAX_ATTEMPTS: '1' });

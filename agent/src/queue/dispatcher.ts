@@ -164,7 +164,12 @@ export async function startDispatcher(config: DispatcherConfig, deps: Dispatcher
         }
         const confirmed = await waitForAgent(api, call.room, config.agentName, dispatchId, Date.now() + confirmMs);
         if (confirmed === 'gone') {
-          if (call.roomSid) await store.finish(call.room, call.roomSid);
+          // The caller hung up while the dispatch was on its way: nothing left to serve.
+          if (call.roomSid) {
+            await store.finish(call.room, call.roomSid);
+            log.info('room session ended before an agent joined', { callId: call.callId, room: call.room, sid: call.roomSid });
+            return 'finished';
+          }
           throw new NoAgentError(`room ${call.room} ended before an agent took the call`);
         }
         if (!confirmed) {

@@ -79,7 +79,9 @@ async function knownSessions(store: CallStore, sids: readonly string[]): Promise
 }
 
 export async function runSweep(ctx: SweepContext): Promise<SweepResult> {
-  const listedAtMs = Date.now();
+  // Redis time, the clock dispatchedAtMs was written with: host clocks may disagree.
+  const [seconds, micros] = await ctx.store.redis.time();
+  const listedAtMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
   const rooms = await ctx.api.listRooms();
   const participants = new Map<string, RoomParticipant[]>();
   await mapLimited(rooms, async (room) => participants.set(room.name, await ctx.api.listParticipants(room.name)));
