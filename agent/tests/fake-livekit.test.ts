@@ -242,6 +242,15 @@ describe('fake LiveKit: webhooks', () => {
     expect(receiver.received[1]).toMatchObject({ identity, kind: ParticipantInfo_Kind.SIP });
   });
 
+  it('sends only the included events when webhook.filter_params.include_events is set', async () => {
+    receiver = await new Receiver().start();
+    lk = await new FakeLiveKit({ apiKey: KEY, apiSecret: SECRET, webhookUrls: [receiver.url], webhookIncludeEvents: ['participant_joined', 'room_finished'] }).start();
+    lk.sipCall('filtered');
+    lk.endCall('filtered');
+    await lk.webhooksSettled();
+    expect(receiver.received.map((r) => r.event)).toEqual(['participant_joined', 'room_finished']);
+  });
+
   it('retries 5xx with backoff (Retry-After honoured), gives up after 4 retries; a 4xx is not retried', async () => {
     receiver = await new Receiver().start();
     lk = await new FakeLiveKit({ apiKey: KEY, apiSecret: SECRET, webhookUrls: [receiver.url], webhooks: { retryWaitMinMs: 50 } }).start();

@@ -71,6 +71,11 @@ export interface FakeLiveKitOptions {
   /** Webhook timing (defaults are LiveKit's: retries 1, 2, 4, 8 s; dropped after 30 s queued). */
   webhooks?: Omit<WebhookNotifierOptions, 'apiKey' | 'apiSecret'>;
   /**
+   * livekit.yaml webhook.filter_params.include_events: only these events are sent (livekit/protocol
+   * webhook/filter.go: includes win over excludes; none set, everything is sent).
+   */
+  webhookIncludeEvents?: string[];
+  /**
    * ListDispatch / DeleteDispatch for a room no node hosts fail after this (default 3000 ms:
    * livekit/protocol rpc/typed_api.go DefaultPSRPCConfig MaxAttempts 3, each waiting psrpc's
    * 1 s claim (AffinityTimeout, psrpc client.go) before ErrNoResponse).
@@ -390,6 +395,8 @@ export class FakeLiveKit {
 
   private emit(event: string, session: FakeRoomSession, participant?: ParticipantInfo): void {
     if (this.closing) return;
+    const include = this.options.webhookIncludeEvents;
+    if (include && include.length > 0 && !include.includes(event)) return;
     // pkg/telemetry/events.go NotifyEvent: id EV_..., created_at in seconds.
     const body = new WebhookEvent({
       event,

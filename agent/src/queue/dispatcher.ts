@@ -58,24 +58,29 @@ const CONFIRM_POLL_MS = [20, 30, 50, 100, 200, 400, 800];
 const CONFIRM_POLL_MAX_MS = 1000;
 
 /**
- * Polls LiveKit until the dispatch has a job or our agent is in the room ('agent'), the room is
- * gone ('gone'), or the deadline passes (undefined).
+ * Polls LiveKit until the dispatch has a job or our agent is in the room ('agent'), the room
+ * session is gone ('gone': the caller hung up), or the deadline passes (undefined).
  */
-async function waitForAgent(api: LiveKitApi, room: string, agentName: string, dispatchId: string, deadlineMs: number): Promise<AgentInRoom | 'gone' | undefined> {
+async function waitForAgent(api: LiveKitApi, room: string, roomSid: string | undefined, agentName: string, dispatchId: string, deadlineMs: number): Promise<AgentInRoom | 'gone' | undefined> {
   for (let i = 0; ; i++) {
     const left = deadlineMs - Date.now();
     if (left <= 0) return undefined;
     await sleep(Math.min(CONFIRM_POLL_MS[i] ?? CONFIRM_POLL_MAX_MS, left));
+    // ListDispatch of a room that has ended fails only after seconds: the store (ListRooms) is
+    // asked at the same time, and a room that is gone is not waited for.
+    const listing = api.listDispatches(room);
+    listing.catch(() => {});
     try {
-      const ours = (await api.listDispatches(room)).find((d) => d.id === dispatchId);
-      if (ours && ours.jobCount > 0) return ours.jobRoomSid ? { dispatchId, roomSid: ours.jobRoomSid } : { dispatchId };
+      const session = await api.findRoom(room);
+      if (!session || (roomSid !== undefined && session.sid !== roomSid)) return 'gone';
+      const ours = (await listing).find((d) => d.id === dispatchId);
+      if (ours && ours.jobCount > 0) return { dispatchId, roomSid: ours.jobRoomSid ?? session.sid };
       // LiveKit records the job before the agent can join (the join token comes with the
       // assignment), so the participant list is a fallback, asked now and then.
       const last = deadlineMs - Date.now() <= CONFIRM_POLL_MAX_MS;
-      if ((i % 4 === 3 || last) && agentInRoom(agentName, [], await api.listParticipants(room))) return { dispatchId };
+      if ((i % 4 === 3 || last) && agentInRoom(agentName, [], await api.listParticipants(room))) return { dispatchId, roomSid: session.sid };
     } catch {
-      // Unavailable: the room may have ended (the caller hung up). Asked of the store, which answers.
-      if (!(await api.findRoom(room).catch(() => true))) return 'gone';
+      // LiveKit unreachable for a moment: ask again at the next poll.
     }
   }
 }
@@ -162,7 +167,7 @@ export async function startDispatcher(config: DispatcherConfig, deps: Dispatcher
             latencySeconds: (answeredAt - admittedAtMs) / 1000,
           });
         }
-        const confirmed = await waitForAgent(api, call.room, config.agentName, dispatchId, Date.now() + confirmMs);
+        const confirmed = await waitForAgent(api, call.room, call.roomSid, config.agentName, dispatchId, Date.now() + confirmMs);
         if (confirmed === 'gone') {
           // The caller hung up while the dispatch was on its way: nothing left to serve.
           if (call.roomSid) {
@@ -179,7 +184,7 @@ export async function startDispatcher(config: DispatcherConfig, deps: Dispatcher
           throw new NoAgentError(`no agent took dispatch ${dispatchId} within ${config.confirmSeconds} s`);
         }
         metrics.agentJoined((performance.now() - answeredAt) / 1000);
-        agent = { ...confirmed, roomSid: confirmed.roomSid ?? session?.sid ?? (await api.findRoom(call.room).catch(() => undefined))?.sid };
+        agent = confirmed;
       }
     } catch (err) {
       await store.abortDispatch(call.callId, token).catch(() => {});
