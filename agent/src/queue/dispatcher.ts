@@ -56,6 +56,8 @@ class NoAgentError extends Error {}
 /** Confirmation polls: soon after CreateDispatch (a job is usually assigned in milliseconds), then backing off. */
 const CONFIRM_POLL_MS = [20, 30, 50, 100, 200, 400, 800];
 const CONFIRM_POLL_MAX_MS = 1000;
+/** A ListDispatch slower than this may be for a room that has ended. */
+const QUICK_ANSWER_MS = 250;
 
 /**
  * Polls LiveKit until the dispatch has a job or our agent is in the room ('agent'), the room
@@ -66,19 +68,30 @@ async function waitForAgent(api: LiveKitApi, room: string, roomSid: string | und
     const left = deadlineMs - Date.now();
     if (left <= 0) return undefined;
     await sleep(Math.min(CONFIRM_POLL_MS[i] ?? CONFIRM_POLL_MAX_MS, left));
-    // ListDispatch of a room that has ended fails only after seconds: the store (ListRooms) is
-    // asked at the same time, and a room that is gone is not waited for.
-    const listing = api.listDispatches(room);
-    listing.catch(() => {});
     try {
-      const session = await api.findRoom(room);
-      if (!session || (roomSid !== undefined && session.sid !== roomSid)) return 'gone';
-      const ours = (await listing).find((d) => d.id === dispatchId);
-      if (ours && ours.jobCount > 0) return { dispatchId, roomSid: ours.jobRoomSid ?? session.sid };
+      const listing = api.listDispatches(room).then(
+        (list) => list,
+        () => undefined,
+      );
+      let dispatches = await Promise.race([listing, sleep(QUICK_ANSWER_MS).then(() => 'slow' as const)]);
+      let sid = roomSid;
+      if (dispatches === 'slow' || dispatches === undefined) {
+        // ListDispatch of a room that has ended fails only after seconds: ask the store, which
+        // answers at once, and do not wait for a room that is gone.
+        const session = await api.findRoom(room);
+        if (!session || (roomSid !== undefined && session.sid !== roomSid)) return 'gone';
+        sid = session.sid;
+        dispatches = await listing;
+        if (dispatches === undefined) continue;
+      }
+      const ours = dispatches.find((d) => d.id === dispatchId);
+      if (ours && ours.jobCount > 0) return { dispatchId, roomSid: ours.jobRoomSid ?? sid };
       // LiveKit records the job before the agent can join (the join token comes with the
       // assignment), so the participant list is a fallback, asked now and then.
       const last = deadlineMs - Date.now() <= CONFIRM_POLL_MAX_MS;
-      if ((i % 4 === 3 || last) && agentInRoom(agentName, [], await api.listParticipants(room))) return { dispatchId, roomSid: session.sid };
+      if ((i % 4 === 3 || last) && agentInRoom(agentName, [], await api.listParticipants(room))) {
+        return { dispatchId, roomSid: sid ?? (await api.findRoom(room))?.sid };
+      }
     } catch {
       // LiveKit unreachable for a moment: ask again at the next poll.
     }
