@@ -157,7 +157,9 @@ export async function startDispatcher(config: DispatcherConfig, deps: Dispatcher
       // any room; ListDispatch for a room that does not exist (a POST /v1/calls room not created
       // yet) fails only after seconds, so it is asked only of a room known to exist. A webhook
       // call's room existed a moment ago: all three questions go at once.
-      const inspecting = call.roomSid ? inspectRoom(call.room) : undefined;
+      // An agent participant without a job in a dispatch of ours can only follow an earlier attempt.
+      const earlier = lease.attempt > 1 || job.attemptsStarted > 1;
+      const inspecting = call.roomSid ? inspectRoom(call.room, earlier) : undefined;
       inspecting?.catch(() => {}); // not awaited when the session turns out to be over
       const session = await api.findRoom(call.room);
       if (call.roomSid && session?.sid !== call.roomSid) {
@@ -166,7 +168,7 @@ export async function startDispatcher(config: DispatcherConfig, deps: Dispatcher
         log.info('room session ended before dispatch', { callId: call.callId, room: call.room, sid: call.roomSid });
         return 'finished';
       }
-      const existing = session ? await (inspecting ?? inspectRoom(call.room)) : undefined;
+      const existing = session ? await (inspecting ?? inspectRoom(call.room, earlier)) : undefined;
       if (existing?.agent) {
         agent = { ...existing.agent, roomSid: existing.agent.roomSid ?? session?.sid };
         reused = true;
@@ -214,8 +216,8 @@ export async function startDispatcher(config: DispatcherConfig, deps: Dispatcher
   }
 
   /** Our agent in an existing room, and our dispatches there that no worker took. */
-  async function inspectRoom(room: string): Promise<{ agent?: AgentInRoom; jobless: string[] }> {
-    const [dispatches, participants] = await Promise.all([api.listDispatches(room), api.listParticipants(room)]);
+  async function inspectRoom(room: string, withParticipants: boolean): Promise<{ agent?: AgentInRoom; jobless: string[] }> {
+    const [dispatches, participants] = await Promise.all([api.listDispatches(room), withParticipants ? api.listParticipants(room) : []]);
     const agent = agentInRoom(config.agentName, dispatches, participants);
     // Dispatches of ours without a job were left by a run that died (its lease, longer than the
     // confirmation window, has expired) or lost to the AOF window: no worker will take them now.
