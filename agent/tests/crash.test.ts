@@ -47,6 +47,8 @@ describe('failures', () => {
     await waitFor('A has dispatches in flight', () => h!.livekit.dispatchCount >= 5);
     const status = await a.kill('SIGKILL');
     expect(status.signal).toBe('SIGKILL');
+    // Requests A had sent before it died may still be in LiveKit's socket buffers: let them land.
+    await sleep(500);
     const inFlightAtKill = h.livekit.dispatchCount;
 
     h.livekit.dispatchDelayMs = 0;
