@@ -156,8 +156,8 @@ export async function startDispatcher(config: DispatcherConfig, deps: Dispatcher
       // lost in the AOF window, the room may already have our agent. ListRooms is answered for
       // any room; ListDispatch for a room that does not exist (a POST /v1/calls room not created
       // yet) fails only after seconds, so it is asked only of a room known to exist. A webhook
-      // call's room existed a moment ago: all three questions go at once.
-      // An agent participant without a job in a dispatch of ours can only follow an earlier attempt.
+      // call's room existed a moment ago: its questions go at once. ListParticipants only after
+      // an earlier attempt: an agent without a job in a dispatch of ours can only follow one.
       const earlier = lease.attempt > 1 || job.attemptsStarted > 1;
       const inspecting = call.roomSid ? inspectRoom(call.room, earlier) : undefined;
       inspecting?.catch(() => {}); // not awaited when the session turns out to be over
