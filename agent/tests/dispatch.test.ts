@@ -85,7 +85,9 @@ describe('dispatch', () => {
     await h.startWorker();
     // No capacity yet. Three dispatchers holding two calls each: the oldest waiting call is often
     // in another process than the one that wakes first.
-    roles = await startRoles(h, { DISPATCH_CONCURRENCY: '2' }, 3);
+    // Long LiveKit timeouts: on a loaded machine a timed-out request is retried after backoff,
+    // which rightly lets the next call go first.
+    roles = await startRoles(h, { DISPATCH_CONCURRENCY: '2', LIVEKIT_REQUEST_TIMEOUT_SECONDS: '15' }, 3);
     const rooms = Array.from({ length: 16 }, (_, i) => `fcfs-${String(i).padStart(2, '0')}`);
     for (const room of rooms) {
       h.call(room);
@@ -99,6 +101,7 @@ describe('dispatch', () => {
       JSON.stringify({ dispatched: h.livekit.dispatchCount, line: await h.admin.zrange(h.store.keys.line, 0, -1), active: await h.admin.zrange(h.store.keys.active, 0, -1) }),
     );
     await agent.stop();
+    expect(roles.logs.find('dispatch failed; will retry with backoff')).toEqual([]);
     expect(h.livekit.dispatchLog.map((d) => d.room)).toEqual(rooms);
     expect(h.peakLiveCalls).toBe(1);
   });
