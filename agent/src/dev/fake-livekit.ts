@@ -17,7 +17,8 @@
  *   about 15 s, then dropped.
  * There is no media plane: the agent participant joins when its job is assigned (the real agent
  * joins when its job process connects), and the caller joins when a test calls sipCall().
- * Strict by default; only timings can be changed (by name), to run the slow paths quickly.
+ * Strict by default, with no lenient mode: only timings (by name, to run the slow paths quickly)
+ * and what livekit.yaml itself can set (the webhook URLs and include filter) can be changed.
  */
 import {
   AgentDispatch,
