@@ -30,3 +30,14 @@ describe('agent worker config', () => {
     if (name !== 'REDIS_URL') expect(() => parseDispatcherConfig({ ...base, [name]: value })).toThrow(message);
   });
 });
+
+describe('escalation trunk', () => {
+  it('ESCALATION_OUTBOUND_TRUNK (set by the deploy) names the trunk the transfer dials out on; unset, none', () => {
+    expect(parseAgentWorkerConfig({ ...base, ESCALATION_OUTBOUND_TRUNK: 'voice-agent-mid-outbound' }).outboundTrunk).toBe('voice-agent-mid-outbound');
+    expect(parseAgentWorkerConfig(base).outboundTrunk).toBeUndefined();
+  });
+
+  it('refuses a name that cannot be a trunk name, naming the variable', () => {
+    expect(() => parseAgentWorkerConfig({ ...base, ESCALATION_OUTBOUND_TRUNK: 'two words' })).toThrow(/^ESCALATION_OUTBOUND_TRUNK="two words" is invalid/);
+  });
+});

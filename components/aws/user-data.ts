@@ -5,6 +5,7 @@
  * renderer's SecretArn check refuses anything that is not an ARN).
  */
 import * as pulumi from '@pulumi/pulumi';
+import { agentSessionEnvironment } from '@voice-agent-infra/common';
 import { type CloudInitArgs, renderCloudInit } from '../livekit/cloud-init.js';
 import { isSingleNode, type NodeRole } from '../livekit/layout.js';
 import { secretArn } from '../livekit/secret-arn.js';
@@ -38,8 +39,10 @@ export interface NodeUserDataArgs {
   livekitUrl?: string;
   /** Intake port on LiveKit nodes. */
   intakePort: number;
-  /** Concurrent sessions an agent worker takes (plan.agents.sessionsPerWorker): AGENT_MAX_SESSIONS. */
+  /** Concurrent sessions an agent worker takes (plan.agents.sessionsPerWorker): AGENT_MAX_SESSIONS is set so the worker takes exactly these (maxSessionsForPlanned). */
   agentMaxSessions: number;
+  /** The stack's outbound trunk (sip.outbound), by name: the escalation transfer dials out on it; none by default. */
+  escalationOutboundTrunk?: string;
   /** CloudWatch namespace of the EMF metrics. */
   metricsNamespace: string;
   /** Log group the containers write to (EMF lines become metrics there). */
@@ -114,7 +117,12 @@ export function cloudInitArgs(args: NodeUserDataArgs, v: Resolved): CloudInitArg
     intakePort: args.intakePort,
     metricsNamespace: args.metricsNamespace,
     // The plan sizes the worker (the small box keeps vCPU for LiveKit): the worker must not re-derive it.
-    extraEnvironment: { STACK_NAME: args.stack, AGENT_MAX_SESSIONS: String(args.agentMaxSessions), ...v.inferenceEnvironment },
+    extraEnvironment: {
+      STACK_NAME: args.stack,
+      ...agentSessionEnvironment(args.agentMaxSessions),
+      ...(args.escalationOutboundTrunk ? { ESCALATION_OUTBOUND_TRUNK: args.escalationOutboundTrunk } : {}),
+      ...v.inferenceEnvironment,
+    },
     cloudWatchLogs: { group: v.logGroupName, region: v.region },
     ...(args.drainSeconds !== undefined ? { drainSeconds: args.drainSeconds } : {}),
     ...(args.caddyImage !== undefined ? { images: { caddy: args.caddyImage } } : {}),

@@ -22,6 +22,7 @@ import type { StackConfig } from '../config.js';
 import { AGENT_CLOSE_SECONDS } from '../livekit/compose.js';
 import { DEFAULT_INTAKE_PORT, localIntakeWebhookUrl } from '../livekit/ports.js';
 import type { DeploymentPlan } from '../plan/plan.js';
+import { sipObjectNames } from '../sip/declaration.js';
 import { sipDeclarationParameterName } from '../sip/node.js';
 import { sipIngressRules } from '../sip/providers.js';
 import { AgentFleet } from './agent-fleet.js';
@@ -322,6 +323,8 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
       intakeTokenArn: secrets.intakeTokenSecretArn,
       intakePort,
       agentMaxSessions: plan.agents.sessionsPerWorker,
+      // The escalation transfer dials out on the stack's outbound trunk, when it has one.
+      ...(sip && sipConfig.outbound ? { escalationOutboundTrunk: sipObjectNames(stack).outbound } : {}),
       metricsNamespace: namespace,
       logGroupName: logGroup.name,
       drainSeconds: plan.layout.drain.agentSeconds,

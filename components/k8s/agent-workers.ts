@@ -14,6 +14,7 @@
  */
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import { agentSessionEnvironment } from '@voice-agent-infra/common';
 import { DEFAULT_AGENT_NAME } from '../livekit/compose.js';
 import type { Autoscaling, PodLayout } from '../plan/layout.js';
 import {
@@ -87,7 +88,10 @@ export interface AgentWorkersArgs {
   keda: boolean;
   queueStatsUrl: string;
   image: string;
+  /** Concurrent sessions a worker takes (plan.agents.sessionsPerWorker): AGENT_MAX_SESSIONS follows from it (agentSessionEnvironment). */
   sessionsPerWorker: number;
+  /** The stack's outbound trunk (sip.outbound), by name: the escalation transfer dials out on it; none by default. */
+  escalationOutboundTrunk?: string;
   /** AGENT_DRAIN_TIMEOUT_SECONDS: the pod's grace period covers it. */
   drainSeconds: number;
   /** LiveKit for the workers, inside the cluster (ws://livekit.<ns>.svc.cluster.local:7880). */
@@ -143,8 +147,10 @@ export class AgentWorkers extends pulumi.ComponentResource {
                     plain('LIVEKIT_URL', args.livekitUrl),
                     plain('LIVEKIT_API_KEY', args.apiKey),
                     plain('AGENT_NAME', DEFAULT_AGENT_NAME),
-                    // The plan sizes the worker: it must not re-derive its capacity from the node's cores.
-                    plain('AGENT_MAX_SESSIONS', String(args.sessionsPerWorker)),
+                    // The plan sizes the worker: it must not re-derive its capacity from the node's cores,
+                    // and it must report itself full exactly at the planned sessions.
+                    ...Object.entries(agentSessionEnvironment(args.sessionsPerWorker)).map(([n, v]) => plain(n, v)),
+                    ...(args.escalationOutboundTrunk ? [plain('ESCALATION_OUTBOUND_TRUNK', args.escalationOutboundTrunk)] : []),
                     plain('AGENT_DRAIN_TIMEOUT_SECONDS', String(args.drainSeconds)),
                     plain('AGENT_HEALTH_PORT', String(AGENT_HEALTH_PORT)),
                     plain('AGENT_METRICS_PORT', String(AGENT_METRICS_PORT)),

@@ -3,7 +3,7 @@
  * (child processes), held against the Kubernetes schemas, the plan, the policies and the cost.
  */
 import type { ResourceValidationPolicy } from '@pulumi/policy';
-import { DEFAULT_CATALOG, price } from '@voice-agent-infra/common';
+import { DEFAULT_CATALOG, price, sessionsAtThreshold } from '@voice-agent-infra/common';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { expectedAverage, HOURS_PER_MONTH } from '../../components/cost/price-deployment.js';
@@ -158,7 +158,7 @@ describe.each(K8S_EXAMPLE_STACKS)('stack %s: the graph matches the plan', (stack
     const plan = planOf(stack);
     const agent = workload(stack, 'agent')!;
     const container = podSpec(agent).containers[0];
-    expect(envOf(container, 'AGENT_MAX_SESSIONS').value).toBe(String(plan.agents.sessionsPerWorker));
+    expect(sessionsAtThreshold(Number(envOf(container, 'AGENT_MAX_SESSIONS').value), Number(envOf(container, 'AGENT_LOAD_THRESHOLD').value))).toBe(plan.agents.sessionsPerWorker);
     const drain = Number(envOf(container, 'AGENT_DRAIN_TIMEOUT_SECONDS').value);
     expect(podSpec(agent).terminationGracePeriodSeconds).toBeGreaterThanOrEqual(drain + 30);
     expect(container.resources.limits).toEqual(container.resources.requests);

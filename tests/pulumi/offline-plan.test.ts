@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_CATALOG, price } from '@voice-agent-infra/common';
+import { DEFAULT_CATALOG, price, sessionsAtThreshold } from '@voice-agent-infra/common';
 import { parse } from 'yaml';
 import { type ComposeFile, DRAIN_HOOK_NAME, NODE_FILES, USER_DATA_MAX_BYTES } from '../../components/livekit/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -106,12 +106,15 @@ describe.each(EXAMPLE_STACKS)('stack %s: the resource graph matches the plan', (
     }
   });
 
-  it("tells the agent worker the plan's sessions per worker (the worker does not re-derive it)", () => {
+  it("tells the agent worker the plan's sessions per worker: it reports itself full exactly there (the worker does not re-derive it)", () => {
     const plan = planOf(stack);
     const agentMachine = plan.agents.colocatedWithLivekit
       ? of(stack, T.instance)[0]!
       : launchTemplateOf(stack, of(stack, T.group).find((g) => g.name === 'voice-agents')!);
-    expect(userDataText(agentMachine.type, agentMachine.inputs)).toContain(`AGENT_MAX_SESSIONS: "${plan.agents.sessionsPerWorker}"`);
+    const text = userDataText(agentMachine.type, agentMachine.inputs)!;
+    const maxSessions = Number(/AGENT_MAX_SESSIONS: "(\d+)"/.exec(text)?.[1]);
+    const threshold = Number(/AGENT_LOAD_THRESHOLD: "([\d.]+)"/.exec(text)?.[1]);
+    expect(sessionsAtThreshold(maxSessions, threshold)).toBe(plan.agents.sessionsPerWorker);
   });
 
   it('has NLBs and ElastiCache exactly where the tier has them', () => {

@@ -24,16 +24,15 @@
  * elsewhere until it reports below its threshold again (within one 2.5 s status update).
  */
 
+import { sessionsAtThreshold } from '@voice-agent-infra/common';
+
+/** Calls a worker takes before its session load reaches the threshold (shared with the deploy, which sizes AGENT_MAX_SESSIONS by it). */
+export { sessionsAtThreshold };
+
 /** The load agents-js reports to LiveKit (0..1). */
 export function workerLoad(cpuLoad: number, activeJobs: number, maxSessions: number): number {
   const sessions = maxSessions > 0 ? activeJobs / maxSessions : 1;
   return Math.min(1, Math.max(0, cpuLoad, sessions));
-}
-
-/** Calls a worker takes before its session load reaches the threshold (agents-js: full when load >= threshold). */
-export function sessionsAtThreshold(maxSessions: number, loadThreshold: number): number {
-  // Small epsilon: 0.7 x 10 is 7.000000000000001 in floating point.
-  return Math.max(1, Math.min(maxSessions, Math.ceil(loadThreshold * maxSessions - 1e-9)));
 }
 
 export interface WorkerCapacityState {

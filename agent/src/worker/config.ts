@@ -3,7 +3,7 @@
  * environment and the agent spec. Errors are one line naming the variable or spec key (never a
  * secret's value). The job processes parse the same environment again (they inherit it).
  */
-import { DEFAULT_CATALOG, withPriceOverrides, type PriceCatalog } from '@voice-agent-infra/common';
+import { AGENT_LOAD_THRESHOLD, DEFAULT_CATALOG, withPriceOverrides, type PriceCatalog } from '@voice-agent-infra/common';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, type Env, optional, withDefault } from '../config.js';
 import { loadAgentSpec } from '../voice/agents/index.js';
@@ -50,6 +50,8 @@ export interface AgentWorkerConfig {
   toolsBackend?: { url: string; token?: string };
   /** tel:/sip: URI the escalation specialist transfers to. */
   transferTo?: string;
+  /** The stack's outbound trunk (by name) the transfer dials out on; unset: a cold transfer by SIP REFER. */
+  outboundTrunk?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -95,7 +97,7 @@ export function parseAgentWorkerConfig(env: Env): AgentWorkerConfig {
   const providers = resolveProviderSettings(spec.providers, env);
 
   const thresholdRaw = value(env, 'AGENT_LOAD_THRESHOLD');
-  const loadThreshold = thresholdRaw === undefined ? 0.7 : Number(thresholdRaw);
+  const loadThreshold = thresholdRaw === undefined ? AGENT_LOAD_THRESHOLD : Number(thresholdRaw);
   if (!(loadThreshold > 0 && loadThreshold <= 1)) {
     throw new ConfigError('AGENT_LOAD_THRESHOLD', `AGENT_LOAD_THRESHOLD=${JSON.stringify(thresholdRaw)} is invalid: must be a number above 0 and at most 1 (CPU share)`);
   }
@@ -105,6 +107,11 @@ export function parseAgentWorkerConfig(env: Env): AgentWorkerConfig {
   const transfer = value(env, 'ESCALATION_TRANSFER_TO') ?? spec.escalation.transferTo;
   if (transfer !== undefined && !/^\+[1-9]\d{6,14}$/.test(transfer.replace(/[\s().-]/g, '')) && !/^(tel|sips?):\S+$/i.test(transfer)) {
     throw new ConfigError('ESCALATION_TRANSFER_TO', `ESCALATION_TRANSFER_TO=${JSON.stringify(transfer)} is invalid: must be an E.164 number (+15551230000) or a tel:/sip: URI`);
+  }
+  // The deploy names the stack's outbound trunk (sip.outbound); the spec's name is the fallback.
+  const outboundTrunk = value(env, 'ESCALATION_OUTBOUND_TRUNK') ?? spec.escalation.outboundTrunk;
+  if (outboundTrunk !== undefined && !/^[A-Za-z0-9_.-]{1,128}$/.test(outboundTrunk)) {
+    throw new ConfigError('ESCALATION_OUTBOUND_TRUNK', `ESCALATION_OUTBOUND_TRUNK=${JSON.stringify(outboundTrunk)} is invalid: must be the outbound trunk's name, e.g. voice-agent-mid-outbound`);
   }
   const emfRaw = value(env, 'CALL_RECORD_EMF') ?? 'on';
   if (emfRaw !== 'on' && emfRaw !== 'off') throw new ConfigError('CALL_RECORD_EMF', `CALL_RECORD_EMF=${JSON.stringify(emfRaw)} is invalid: must be on or off`);
@@ -131,6 +138,7 @@ export function parseAgentWorkerConfig(env: Env): AgentWorkerConfig {
     phraseCacheDir: value(env, 'PHRASE_CACHE_DIR') ?? DEFAULT_PHRASE_CACHE_DIR,
     ...(backendUrl ? { toolsBackend: { url: backendUrl, token: value(env, 'TOOLS_BACKEND_TOKEN') } } : {}),
     ...(transfer ? { transferTo: transferUri(transfer) } : {}),
+    ...(outboundTrunk ? { outboundTrunk } : {}),
     logLevel: level === 'debug' || level === 'warn' || level === 'error' ? level : 'info',
   };
 }

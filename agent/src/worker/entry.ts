@@ -75,6 +75,7 @@ function services(config: AgentWorkerConfig, redis: Redis | undefined, log: Logg
             apiKey: config.livekit.apiKey,
             apiSecret: config.livekit.apiSecret,
             ringingTimeoutSeconds: config.spec.escalation.ringingTimeoutSeconds,
+            ...(config.outboundTrunk ? { outboundTrunk: config.outboundTrunk } : {}),
           }),
         }
       : {}),

@@ -30,5 +30,6 @@ export const AGENT_ENV_HELP: ReadonlyArray<readonly [string, string]> = [
   ['AGENT_HEALTH_PORT', 'default 8081; AGENT_METRICS_PORT default 9464'],
   ['PHRASE_CACHE_DIR', 'default agent/phrase-cache (npm run precache)'],
   ['ESCALATION_TRANSFER_TO', 'optional: number for SIP transfer to a person'],
+  ['ESCALATION_OUTBOUND_TRUNK', "optional: the stack's outbound trunk (name) the transfer dials out on"],
   ['TOOLS_BACKEND_URL', 'optional: service the tools call (default: demo answers)'],
 ];
