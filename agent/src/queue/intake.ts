@@ -94,6 +94,23 @@ function isRedisUnavailable(err: unknown): boolean {
   );
 }
 
+/** How long the intake waits for its Redis connection before it listens anyway (answering 503 until Redis is back). */
+export const REDIS_READY_WAIT_MS = 5_000;
+
+/** Resolves when the connection is ready, or after `waitMs` (whichever comes first). */
+function redisReady(redis: Redis, waitMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, waitMs);
+    redis.once('ready', done);
+  });
+}
+
 export async function startIntake(config: IntakeConfig, deps: IntakeDeps = {}): Promise<Intake> {
   const log = deps.log ?? createLogger({ base: { role: 'intake' } });
   const metrics = deps.metrics ?? new QueueMetrics();
@@ -243,6 +260,9 @@ export async function startIntake(config: IntakeConfig, deps: IntakeDeps = {}): 
   server.keepAliveTimeout = 65_000;
   server.maxHeadersCount = 100;
 
+  // Listen once Redis is connected (or after REDIS_READY_WAIT_MS, Redis still down): a webhook in
+  // the first milliseconds would otherwise meet a socket not yet writable and get a 503 it need not.
+  await redisReady(redis, REDIS_READY_WAIT_MS);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
