@@ -308,7 +308,7 @@ export function planDeployment(config: StackConfig): DeploymentPlan {
     llmRateLimits,
     usagePerCall,
     providers: { ...providers },
-    sip: planSip(config.sip, tier),
+    sip: planSip(config.sip, tier, config.target),
     costInputs: {
       expectedScaleOutShare: capacity.expectedScaleOutShare,
       rootVolumeGiB: capacity.rootVolumeGiB,
