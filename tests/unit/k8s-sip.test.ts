@@ -9,10 +9,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_CATALOG } from '@voice-agent-infra/common';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ConfigError, parseStackConfig } from '../../components/config.js';
 import { checkK8sSip, sipCredentialEnvNames, sipCredentialsSecretData, sipFillScript, sipFirewallLines } from '../../components/k8s/sip.js';
+import { kubernetesNodePools } from '../../components/cost/kubernetes-nodes.js';
+import { priceDeployment } from '../../components/cost/price-deployment.js';
 import { allocatable, SIP_CONTAINER } from '../../components/plan/layout.js';
 import { planDeployment } from '../../components/plan/plan.js';
 import { sipIngressRules } from '../../components/sip/providers.js';
@@ -171,5 +174,34 @@ describe('the Kubernetes layout with phone calls', () => {
     }
     // AWS keeps its entries.
     expect(planDeployment(parseStackConfig({ monthlyMinutes: minutes })).sip.entry).toBe(tier === 'large' ? 'load-balancer' : 'node-elastic-ip');
+  });
+});
+
+describe('what the plan prices for SIP on Kubernetes is what is built', () => {
+  const priced = (minutes: number, sip: Record<string, unknown>, kubernetes: Record<string, unknown> = {}) => {
+    const plan = planDeployment(parseStackConfig({ monthlyMinutes: minutes, target: 'kubernetes', sip, kubernetes }));
+    return { plan, cost: priceDeployment(plan, DEFAULT_CATALOG) };
+  };
+  const line = (c: ReturnType<typeof priced>['cost'], item: string) => c.lines.find((l) => l.item === item);
+
+  it.each([
+    ['small', 15_000, {}],
+    ['mid', 50_000, {}],
+    ['large', 250_000, { redisUrl: 'rediss://queue.example.internal:6379' }],
+  ])('%s: no load balancer and no address of its own, its container in the LiveKit nodes, the cross-node leg only with several LiveKit nodes', (_tier, minutes, kubernetes) => {
+    const on = priced(minutes, {}, kubernetes);
+    const off = priced(minutes, { enabled: false }, kubernetes);
+    // The provider reaches the nodes' own addresses: the same load balancers and public addresses.
+    for (const item of ['Load balancers', 'Public IPv4 addresses', 'Kubernetes control plane']) expect(line(on.cost, item)!.quantity, item).toBe(line(off.cost, item)!.quantity);
+    // The SIP container's request is in the LiveKit pod the node pools are sized for.
+    const pool = (p: typeof on.plan) => kubernetesNodePools(p.layout).find((x) => x.roles.includes('livekit'))!;
+    const livekitPod = (p: typeof on.plan) => p.layout.pods!.livekit!.containers.reduce((a, c) => a + c.requests.cpu, 0);
+    expect(livekitPod(on.plan) - livekitPod(off.plan)).toBeCloseTo(on.plan.tier === 'small' ? SIP_CONTAINER.requests.cpu : 0, 6);
+    expect(pool(on.plan).busyNodes).toBeGreaterThanOrEqual(pool(off.plan).busyNodes);
+    const crossNode = line(on.cost, 'SIP media between LiveKit nodes');
+    expect(crossNode !== undefined).toBe(on.plan.livekit.nodes.max > 1);
+    expect(line(off.cost, 'SIP media between LiveKit nodes')).toBeUndefined();
+    // No Secrets Manager entry on Kubernetes (the credentials are a Kubernetes Secret).
+    expect(on.cost.lines.some((l) => l.priceKey.startsWith('aws.secretsmanager'))).toBe(false);
   });
 });
