@@ -102,7 +102,8 @@ export function checkK8sSip(config: Pick<StackConfig, 'sip'>): void {
 }
 
 /**
- * The init container's script (bash: the SIP image is Debian, whose bash is essential): checks that
+ * The init container's script (bash: livekit/sip v1.11.0 build/sip/Dockerfile builds on
+ * debian:trixie-slim, where bash is an essential package, and sets no USER): checks that
  * the values fit the template's double-quoted YAML, then runs the same fill step as the AWS nodes
  * (sipConfigFillScript) from the template to the in-memory volume. `imds` never runs here: the
  * template has no public-address placeholder (use_external_ip).
@@ -199,7 +200,9 @@ export class SipService extends pulumi.ComponentResource {
         {
           name: 'sip',
           image,
-          // The image's entrypoint reads /sip/config.yaml: the filled copy. With host networking the
+          // The image's entrypoint reads /sip/config.yaml: the filled copy. Its health server listens
+          // on every address (pkg/service/service.go ":%d"): the operator's firewall keeps 8086 and
+          // 6790 closed from outside. With host networking the
           // container port is the node's port; the RTP range (10000-20000) is opened by the host
           // network, not listed (10,001 ports).
           ports: [
