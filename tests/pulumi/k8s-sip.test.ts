@@ -193,7 +193,7 @@ describe.each(TIERS)('k8s-%s with phone calls (the default)', (tier) => {
     const firewall = await valueOf(stack.sipFirewall!);
     expect(firewall).toEqual(sipFirewallLines(config.sip));
     for (const line of firewall.filter((l) => / 5060 /.test(l))) expect(line).not.toContain('0.0.0.0/0');
-    expect((await valueOf(stack.dnsRecords)).at(-1)).toMatch(new RegExp(`^sip\\.${config.kubernetes.domain.replaceAll('.', '\\.')} -> `));
+    expect((await valueOf(stack.dnsRecords)).at(-1)).toMatch(new RegExp(`^sip\\.${config.kubernetes.domain!.replaceAll('.', '\\.')} -> `));
   });
 
   it('every SIP object passes the Kubernetes schemas and every Kubernetes policy', async () => {
