@@ -102,6 +102,18 @@ export function checkK8sSip(config: Pick<StackConfig, 'sip'>): void {
 }
 
 /**
+ * The Redis password as the SIP config can carry it (inside a double-quoted YAML scalar), or a
+ * ConfigError naming the key, never the value: the generated one always fits, the external one
+ * (voice-agent-infra:redisPassword) is the user's. Fails `pulumi up` before a pod does.
+ */
+export function sipRedisPassword(password: string): string {
+  if (/[\s"\\]/.test(password)) {
+    throw new ConfigError('redisPassword', '(secret, not shown)', 'must hold no quote, backslash or white space for the LiveKit SIP service, whose config file carries it (livekit/sip reads no Redis password from its environment)');
+  }
+  return password;
+}
+
+/**
  * The init container's script (bash: livekit/sip v1.11.0 build/sip/Dockerfile builds on
  * debian:trixie-slim, where bash is an essential package, and sets no USER): checks that
  * the values fit the template's double-quoted YAML, then runs the same fill step as the AWS nodes
@@ -177,7 +189,7 @@ export class SipService extends pulumi.ComponentResource {
       {
         metadata: meta,
         type: 'Opaque',
-        stringData: { LIVEKIT_API_SECRET: pulumi.secret(args.apiSecret), ...(auth ? { REDIS_PASSWORD: pulumi.secret(args.redis.password!) } : {}) },
+        stringData: { LIVEKIT_API_SECRET: pulumi.secret(args.apiSecret), ...(auth ? { REDIS_PASSWORD: pulumi.secret(pulumi.output(args.redis.password!).apply(sipRedisPassword)) } : {}) },
       },
       child,
     );

@@ -13,7 +13,7 @@ import { DEFAULT_CATALOG } from '@voice-agent-infra/common';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ConfigError, parseStackConfig } from '../../components/config.js';
-import { checkK8sSip, sipCredentialEnvNames, sipCredentialsSecretData, sipFillScript, sipFirewallLines } from '../../components/k8s/sip.js';
+import { checkK8sSip, sipCredentialEnvNames, sipCredentialsSecretData, sipFillScript, sipFirewallLines, sipRedisPassword } from '../../components/k8s/sip.js';
 import { kubernetesNodePools } from '../../components/cost/kubernetes-nodes.js';
 import { priceDeployment } from '../../components/cost/price-deployment.js';
 import { allocatable, SIP_CONTAINER } from '../../components/plan/layout.js';
@@ -99,6 +99,15 @@ describe('the init container fills the SIP config (bash, for real)', () => {
     expect(result.output).toBeNull();
     // Never the value itself.
     expect(result.stderr).not.toContain('abc');
+  });
+
+  it('an external Redis password the config cannot carry fails the deployment first, naming the key and not the value', () => {
+    expect(sipRedisPassword('abc-DEF_123&$')).toBe('abc-DEF_123&$');
+    for (const bad of ['has space', 'has"quote', 'has\\backslash', 'has\nnewline']) {
+      const error = errorOf(() => sipRedisPassword(bad));
+      expect(error.key).toBe('redisPassword');
+      expect(error.message).not.toContain(bad);
+    }
   });
 
   it('fails on a placeholder it does not know, rather than starting the service with it', () => {
