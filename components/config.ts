@@ -6,7 +6,16 @@
 import { DEFAULT_CATALOG, LLM_MODELS, STT_PROVIDERS, TELEPHONY_PROVIDERS, TTS_PROVIDERS } from '@voice-agent-infra/common';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { inferenceSchema } from './inference/config.js';
 import { checkSipCredentials, SECRET_PLACEHOLDER_VALUE, SIP_SECRET_KEY_NAMES, sipSchema, sipSecretShape } from './sip/config.js';
+
+/**
+ * The longest drain a termination lifecycle hook can hold on AWS: its heartbeat is at most 7,200 s
+ * (Amazon EC2 Auto Scaling API Reference, PutLifecycleHook HeartbeatTimeout) and covers the drain,
+ * the agent worker's close time (60 s, AGENT_CLOSE_SECONDS) and the hook's margin (120 s,
+ * DRAIN_HOOK_MARGIN_SECONDS). A call longer than this is cut when its instance is terminated.
+ */
+export const AWS_MAX_DRAIN_SECONDS = 7200 - 60 - 120;
 
 /** The Pulumi project name, and so the config namespace (`voice-agent-infra:monthlyMinutes`). */
 export const CONFIG_NAMESPACE = 'voice-agent-infra';
@@ -164,10 +173,19 @@ const usageSchema = z
     wordsPerMinute: positive('words per minute').default(150),
     /** Characters per word, spaces included (~5.5-6). */
     charactersPerWord: positive('characters per word').default(5.7),
-    /** Share of agent speech served from the pre-cached phrases. */
+    /** Share of agent speech served from the pre-cached phrases (counted only with phraseCacheDeployed). */
     ttsCacheHitRatio: numeric(
       z.number({ error: 'must be a number between 0 and 1' }).min(0, 'must be at least 0').max(1, 'must be at most 1'),
     ).default(0.15),
+    /**
+     * The agent image the stack runs carries a rendered phrase cache (aws.agentImage or
+     * kubernetes.agentImage built with one: README, "The phrase cache"). Nothing in the deploy
+     * renders it (the bundled image's cache directory is empty), so until then the plan counts no
+     * cache hits and says so.
+     */
+    phraseCacheDeployed: z
+      .preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false (the agent image carries a rendered phrase cache)' }))
+      .default(false),
     /** Telephony audio leaving AWS per call (G.711 with RTP overhead, one direction): ~90 kbps. */
     telephonyAudioKbps: positive('kbps').default(90),
     /** WebRTC audio on the wire per direction between agent and LiveKit (Opus): ~55 kbps. */
@@ -246,10 +264,10 @@ const awsSchema = z
     healthCheckGraceSeconds: integerBetween(0, 7200, 'seconds of health check grace after launch').default(600),
     /**
      * Seconds a LiveKit node or agent worker may drain its calls before it is stopped anyway
-     * (instance termination, image roll): set it to your longest call. Default 600. At most 7080
-     * (the termination lifecycle hook waits this plus 120 s, and AWS allows 7200).
+     * (instance termination, image roll). Default and maximum AWS_MAX_DRAIN_SECONDS: as close to
+     * the longest call (the dispatcher's 7,200 s) as one termination lifecycle hook can wait.
      */
-    drainSeconds: integerBetween(30, 7080, 'seconds a node may drain its calls').default(600),
+    drainSeconds: integerBetween(30, AWS_MAX_DRAIN_SECONDS, 'seconds a node may drain its calls').default(AWS_MAX_DRAIN_SECONDS),
     /** Encrypted gp3 volume of the single node (small, mid) for Redis's AOF and Caddy's certificates, GiB; default 10. */
     dataVolumeGiB: integerBetween(1, 16_384, 'GiB of the data volume').default(10),
   })
@@ -336,6 +354,8 @@ export const stackConfigSchema = z.strictObject({
   usage: usageSchema,
   pricing: pricingSchema,
   aws: awsSchema,
+  /** Self-hosted models (providers.llm/stt/tts: local): servers, GPUs, planning inputs (components/inference/config.ts). */
+  inference: inferenceSchema,
   /** Phone calls: the LiveKit SIP service, trunks and dispatch rule (components/sip/config.ts). */
   sip: sipSchema,
   ...sipSecretShape,

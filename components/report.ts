@@ -5,7 +5,9 @@
  */
 import { DEFAULT_CATALOG, type PriceCatalog } from '@voice-agent-infra/common';
 import type { StackConfig } from './config.js';
+import { compareInference, inferenceWarnings, type ModalityComparison } from './cost/inference-cost.js';
 import { type DeploymentCost, priceDeployment } from './cost/price-deployment.js';
+import type { InferenceServerPlan, Modality } from './inference/plan.js';
 import { type DeploymentPlan, MANAGED_MAY_BE_CHEAPER_BELOW_MINUTES, planDeployment } from './plan/plan.js';
 
 export interface StackReport {
@@ -30,6 +32,8 @@ export interface StackReport {
   /** Where TLS terminates, where Redis lives, machines or pods, autoscaling signals (components/plan/layout.ts). */
   layout: DeploymentPlan['layout'];
   llmRateLimits: DeploymentPlan['llmRateLimits'];
+  /** The local models' GPU servers (components/inference/plan.ts): a key per provider set to `local`. */
+  inference: Partial<Record<Modality, InferenceReport>>;
   cost: {
     monthlyUsd: number;
     perMinuteUsd: number;
@@ -37,8 +41,26 @@ export interface StackReport {
     providersMonthlyUsd: number;
     lines: Array<{ item: string; quantity: number; unitUsd: number; monthlyUsd: number; basis: string }>;
     managed: Array<{ platform: string; perMinuteUsd: number; monthlyUsd: number; breakEvenMinutes: number | null }>;
+    /** Per local model: its GPUs' monthly cost against the hosted provider's for the same usage, and the break-even. */
+    inference: ModalityComparison[];
   };
   warnings: string[];
+}
+
+/** A local model's servers in the JSON contract. */
+export interface InferenceReport {
+  model: string;
+  image: string;
+  instanceType: string;
+  gpu: string;
+  gpuMemoryGiB: number;
+  /** GPU instances at the busy hour (min) and the spike (max). */
+  gpus: { min: number; max: number };
+  /** GPU-seconds of work per second at the busy hour and the spike (before headroom). */
+  gpuLoad: InferenceServerPlan['gpuLoad'];
+  basis: string;
+  scaling: InferenceServerPlan['scaling'];
+  hostedFallback: string;
 }
 
 interface CapacityFigures {
@@ -57,7 +79,8 @@ export function buildStackReport(
 ): { report: StackReport; plan: DeploymentPlan; cost: DeploymentCost } {
   const plan = planDeployment(config);
   const cost = priceDeployment(plan, catalog);
-  const warnings = [...plan.warnings];
+  const inference = compareInference(plan, catalog);
+  const warnings = [...plan.warnings, ...inferenceWarnings(inference, plan.assumptions.monthlyMinutes)];
   if (plan.assumptions.monthlyMinutes < MANAGED_MAY_BE_CHEAPER_BELOW_MINUTES) {
     const cheapest = cost.managed.reduce((a, b) => (b.monthlyUsd < a.monthlyUsd ? b : a));
     const breakEven = cheapest.breakEvenMinutes;
@@ -90,6 +113,23 @@ export function buildStackReport(
     loadBalancer: plan.loadBalancer,
     layout: plan.layout,
     llmRateLimits: plan.llmRateLimits,
+    inference: Object.fromEntries(
+      Object.entries(plan.inference).map(([modality, server]) => [
+        modality,
+        {
+          model: server.model,
+          image: server.image,
+          instanceType: server.instanceType,
+          gpu: server.gpu,
+          gpuMemoryGiB: server.gpuMemoryGiB,
+          gpus: { ...server.gpus },
+          gpuLoad: { ...server.gpuLoad },
+          basis: server.basis,
+          scaling: { ...server.scaling },
+          hostedFallback: server.hostedFallback,
+        },
+      ]),
+    ),
     cost: {
       monthlyUsd: cost.monthlyUsd,
       perMinuteUsd: cost.perMinuteUsd,
@@ -102,6 +142,7 @@ export function buildStackReport(
         monthlyUsd,
         breakEvenMinutes,
       })),
+      inference,
     },
     warnings,
   };

@@ -1,8 +1,10 @@
 /**
- * `npm run cost [-- --stacks small,mid --format table|csv|json|markdown|html --out FILE]`
+ * `npm run cost [-- --stacks small,mid --format table|csv|json|markdown|html --out FILE --local llm,stt,tts]`
  *
  * Every stack under stacks/ (or the ones named) side by side: plan, self-hosted cost, the managed
- * platforms at the same minutes, savings and break-even. Offline: no network, no credentials; the
+ * platforms at the same minutes, savings and break-even. `--local` adds, next to each stack, the
+ * same stack with the named models served locally (scripts/lib/cost-local.ts): GPUs priced as
+ * infrastructure, the break-even per model against the hosted provider it replaces. Offline: no network, no credentials; the
  * prices come from the shared catalog (refreshed by `npm run pricing:refresh`) and each stack's
  * `pricing` overrides. Data to stdout (or --out FILE), progress to stderr.
  * Exit 0; 2 with one line on a bad flag or a bad stack config; 1 on a failure of the world.
@@ -18,18 +20,22 @@ import { runCli, usageFromParseArgs, UsageError } from './lib/cli.js';
 import { CHART_MINUTES_RANGE, costChartSpec, costCurves, logMinutesGrid } from './lib/cost-chart.js';
 import { COST_FORMATS, type CostFormat, formatCsv, formatJson, formatMarkdown, formatTable } from './lib/cost-formats.js';
 import { formatHtml } from './lib/cost-html.js';
+import { localVariantName, localVariantValues, parseLocalFlag } from './lib/cost-local.js';
 import { formatInteger } from './lib/cost-summary.js';
+import type { Modality } from '../components/inference/plan.js';
 import { renderVegaLiteToSvg } from './lib/render-chart.js';
 import { listStacks, STACKS_DIR, stackFile, stackValues } from './lib/stacks.js';
 
 const NAME = 'cost';
-const USAGE = `usage: npm run cost -- [--stacks a,b] [--format ${COST_FORMATS.join('|')}] [--out FILE] [--stacks-dir DIR]`;
+const USAGE = `usage: npm run cost -- [--stacks a,b] [--format ${COST_FORMATS.join('|')}] [--out FILE] [--stacks-dir DIR] [--local llm,stt,tts]`;
 
 interface CostOptions {
   stacks: string[] | null;
   format: CostFormat;
   out: string | null;
   stacksDir: string;
+  /** Models to show served locally, next to each stack as configured; empty: none. */
+  local: Modality[];
 }
 
 interface LoadedStack {
@@ -49,6 +55,7 @@ function parseOptions(argv: string[]): CostOptions | 'help' {
         format: { type: 'string', short: 'f' },
         out: { type: 'string', short: 'o' },
         'stacks-dir': { type: 'string' },
+        local: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -72,7 +79,8 @@ function parseOptions(argv: string[]): CostOptions | 'help' {
   if (!existsSync(stacksDir) || !statSync(stacksDir).isDirectory()) {
     throw new UsageError(`--stacks-dir ${JSON.stringify(values['stacks-dir'])}: no such directory`);
   }
-  return { stacks, format: format as CostFormat, out: values.out ?? null, stacksDir };
+  const local = values.local === undefined ? [] : parseLocalFlag(values.local);
+  return { stacks, format: format as CostFormat, out: values.out ?? null, stacksDir, local };
 }
 
 /** A path for messages: relative to the working directory when inside it. */
@@ -82,15 +90,18 @@ function displayPath(path: string): string {
 }
 
 /** Reads, validates, plans and prices one stack; a bad config is a user error naming the file and key. */
-function loadStack(name: string, stacksDir: string): LoadedStack {
+function loadStack(name: string, stacksDir: string, local: readonly Modality[] = []): LoadedStack {
   const file = displayPath(stackFile(name, stacksDir));
   try {
-    const config = parseStackConfig(stackValues(name, '--stacks', stacksDir));
-    const { report, cost } = buildStackReport(name, config);
-    return { name, config, report, cost };
+    const values = stackValues(name, '--stacks', stacksDir);
+    const label = local.length > 0 ? localVariantName(name, local) : name;
+    const config = parseStackConfig(local.length > 0 ? localVariantValues(values, local) : values);
+    const { report, cost } = buildStackReport(label, config);
+    return { name: label, config, report, cost };
   } catch (error) {
     if (error instanceof ConfigError) {
-      throw new UsageError(error.message.includes(`Pulumi.${name}.yaml`) ? error.message : `${file}: ${error.message}`);
+      const where = local.length > 0 ? `${file} (with --local ${local.join(',')})` : file;
+      throw new UsageError(error.message.includes(`Pulumi.${name}.yaml`) ? error.message : `${where}: ${error.message}`);
     }
     throw error;
   }
@@ -145,7 +156,8 @@ async function main(): Promise<void> {
   }
   const names = options.stacks ?? listStacks(options.stacksDir);
   if (names.length === 0) throw new UsageError(`no stack files (Pulumi.<name>.yaml) in ${displayPath(options.stacksDir)}`);
-  const stacks = names.map((name) => loadStack(name, options.stacksDir));
+  // With --local, each stack as configured and then with the named models served locally.
+  const stacks = names.flatMap((name) => [loadStack(name, options.stacksDir), ...(options.local.length > 0 ? [loadStack(name, options.stacksDir, options.local)] : [])]);
   const output = await render(options.format, stacks);
   if (options.out === null) {
     process.stdout.write(output);

@@ -87,6 +87,10 @@ export interface DispatcherConfig {
   admissionPollMs: number;
   /** BullMQ job lock; a dead dispatcher's calls move on after about this long, ms. */
   lockMs: number;
+  /** After CreateDispatch, how long to wait for a worker to take the job (DISPATCH_CONFIRM_SECONDS, default 10). */
+  confirmSeconds: number;
+  /** Recovery sweep interval; 0 turns it off (RECONCILE_SECONDS, default 15). */
+  reconcileSeconds: number;
   /** POST target for dead-letter alerts. */
   alertWebhookUrl?: string;
   metrics: MetricsConfig;
@@ -160,6 +164,8 @@ const VARS = {
   DISPATCH_CONCURRENCY: { schema: wholeNumber(1, 1000), allowed: 'a whole number from 1 to 1000' },
   ADMISSION_POLL_MS: { schema: wholeNumber(10, 60_000), allowed: 'a whole number of milliseconds from 10 to 60000' },
   DISPATCH_LOCK_MS: { schema: wholeNumber(1000, 600_000), allowed: 'a whole number of milliseconds from 1000 to 600000' },
+  DISPATCH_CONFIRM_SECONDS: { schema: wholeNumber(1, 300), allowed: 'a whole number of seconds from 1 to 300 (wait for a worker to take a dispatch)' },
+  RECONCILE_SECONDS: { schema: wholeNumber(0, 3600), allowed: 'a whole number of seconds from 0 (off) to 3600 (recovery sweep interval)' },
   ALERT_WEBHOOK_URL: { schema: urlWithScheme(['http:', 'https:']), allowed: 'an http(s) URL', secret: true },
   METRICS_NAMESPACE: {
     schema: z.string().regex(/^[A-Za-z0-9_./#:-]{1,255}$/),
@@ -187,6 +193,8 @@ export const DEFAULTS = {
   DISPATCH_CONCURRENCY: '16',
   ADMISSION_POLL_MS: '250',
   DISPATCH_LOCK_MS: '30000',
+  DISPATCH_CONFIRM_SECONDS: '10',
+  RECONCILE_SECONDS: '15',
   METRICS_NAMESPACE: DEFAULT_METRICS_NAMESPACE,
   STACK_NAME: 'default',
   METRICS_INTERVAL_SECONDS: '60',
@@ -276,6 +284,8 @@ export function parseDispatcherConfig(env: Env): DispatcherConfig {
     concurrency: withDefault(env, 'DISPATCH_CONCURRENCY'),
     admissionPollMs: withDefault(env, 'ADMISSION_POLL_MS'),
     lockMs: withDefault(env, 'DISPATCH_LOCK_MS'),
+    confirmSeconds: withDefault(env, 'DISPATCH_CONFIRM_SECONDS'),
+    reconcileSeconds: withDefault(env, 'RECONCILE_SECONDS'),
     alertWebhookUrl: optional(env, 'ALERT_WEBHOOK_URL'),
     metrics: metricsConfig(env),
     metricsPort: optional(env, 'METRICS_PORT'),
@@ -310,6 +320,8 @@ export const ENV_HELP: ReadonlyArray<readonly [string, string]> = [
   ['FLEET_CAPACITY', 'default: sum of live agent capacity heartbeats'],
   ['CALL_MAX_ATTEMPTS', `default ${DEFAULTS.CALL_MAX_ATTEMPTS}`],
   ['CALL_MAX_WAIT_SECONDS', `default ${DEFAULTS.CALL_MAX_WAIT_SECONDS}`],
+  ['DISPATCH_CONFIRM_SECONDS', `default ${DEFAULTS.DISPATCH_CONFIRM_SECONDS} (wait for a worker to take a dispatch)`],
+  ['RECONCILE_SECONDS', `default ${DEFAULTS.RECONCILE_SECONDS} (recovery sweep; 0 off)`],
   ['ALERT_WEBHOOK_URL', 'optional; dead-letter alerts are POSTed here'],
   ['METRICS_NAMESPACE', `default ${DEFAULTS.METRICS_NAMESPACE}`],
   ['STACK_NAME', `default ${DEFAULTS.STACK_NAME} (CloudWatch Stack dimension)`],

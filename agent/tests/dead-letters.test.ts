@@ -1,7 +1,6 @@
 import { METRICS } from '@voice-agent-infra/common';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runVoiceAgent } from '../src/dev/processes.js';
-import { callIdForRoom } from '../src/queue/keys.js';
 import { startEmfReporter } from '../src/telemetry/metrics.js';
 import { silentLogger } from '../src/log.js';
 import { AlertSink } from './helpers/alert-sink.js';
@@ -18,7 +17,7 @@ describe('dead letters', () => {
     sink = await new AlertSink().start();
   });
   afterEach(async () => {
-    h.stopFinishingRooms();
+    h.stopFinishingCalls();
     await h.settleFinishes();
     await roles?.close();
     roles = undefined;
@@ -27,18 +26,18 @@ describe('dead letters', () => {
   });
 
   it('LiveKit answering 500: retried with backoff, dead-lettered after CALL_MAX_ATTEMPTS, alerted; queue retry re-drives it to success', async () => {
+    await h.startWorker();
     roles = await startRoles(h, { FLEET_CAPACITY: '2', CALL_MAX_ATTEMPTS: '3', CALL_BACKOFF_MS: '200', ALERT_WEBHOOK_URL: sink.url });
     const room = 'flaky-room';
-    const callId = callIdForRoom(room);
     h.livekit.failRoom(room);
-    expect((await h.postWebhook(roles.intake.url, h.callWebhook(room))).status).toBe(200);
+    const { callId } = h.call(room);
     // A healthy room in the same queue is not held up by the failing one.
-    expect((await h.postWebhook(roles.intake.url, h.callWebhook('healthy-room'))).status).toBe(200);
+    h.call('healthy-room');
 
     await waitFor('an alert arrives', () => sink.alerts.length === 1);
     expect(sink.alerts[0]).toMatchObject({ callId, room, reason: 'dispatch-failed', attempts: 3 });
     expect(String(sink.alerts[0]!.error)).toContain('injected failure');
-    expect(h.livekit.dispatches.get('healthy-room')).toHaveLength(1);
+    await waitFor('the healthy room is dispatched', () => h.livekit.dispatches.get('healthy-room')?.length === 1);
 
     // Exactly CALL_MAX_ATTEMPTS tries, spaced by exponential backoff (200 ms, then 400 ms).
     const attempts = h.livekit.createAttempts.get(room)!;
@@ -81,7 +80,7 @@ describe('dead letters', () => {
     await waitFor('the re-driven call is dispatched', () => (h.livekit.dispatches.get(room)?.length ?? 0) === 1);
     await waitFor('it is recorded as dispatched', async () => (await h.callState(callId)) === 'dispatched');
     expect(await h.queues.deadLetters.getJobCountByTypes('wait')).toBe(0);
-    await h.finishRoom(roles.intake.url, room);
+    await h.finishRoom(room);
     expect(await h.callState(callId)).toBe('finished');
     expect(sink.alerts).toHaveLength(1);
 
@@ -93,9 +92,9 @@ describe('dead letters', () => {
 
   it('a call that waits longer than CALL_MAX_WAIT_SECONDS is dead-lettered with reason wait-timeout', async () => {
     roles = await startRoles(h, { FLEET_CAPACITY: '0', CALL_MAX_WAIT_SECONDS: '1', ALERT_WEBHOOK_URL: sink.url });
-    expect((await h.postWebhook(roles.intake.url, h.callWebhook('no-agents'))).status).toBe(200);
+    const { callId } = h.call('no-agents');
     await waitFor('a wait-timeout alert arrives', () => sink.alerts.length === 1, 30_000);
-    expect(sink.alerts[0]).toMatchObject({ callId: callIdForRoom('no-agents'), room: 'no-agents', reason: 'wait-timeout', attempts: 0 });
+    expect(sink.alerts[0]).toMatchObject({ callId, room: 'no-agents', reason: 'wait-timeout', attempts: 0 });
     const [letter] = await h.queues.deadLetters.getJobs(['wait']);
     expect(letter?.data).toMatchObject({ reason: 'wait-timeout', room: 'no-agents' });
     expect((await h.store.capacityStats(0)).line).toBe(0);
@@ -105,8 +104,36 @@ describe('dead letters', () => {
     // (and alerts) again rather than being dropped.
     const retried = await runVoiceAgent(['queue', 'retry', '--all', '--json'], h.env());
     expect(retried.code, retried.stderr).toBe(0);
-    expect(JSON.parse(retried.stdout)).toEqual([{ callId: callIdForRoom('no-agents'), outcome: 'redriven' }]);
+    expect(JSON.parse(retried.stdout)).toEqual([{ callId, outcome: 'redriven' }]);
     await waitFor('a second wait-timeout alert arrives', () => sink.alerts.length === 2, 30_000);
-    expect(sink.alerts[1]).toMatchObject({ callId: callIdForRoom('no-agents'), reason: 'wait-timeout' });
+    expect(sink.alerts[1]).toMatchObject({ callId, reason: 'wait-timeout' });
+  });
+
+  it('a dispatch no worker takes: deleted, capacity released during the backoff, retried, then dead-lettered no-agent with its alert', async () => {
+    // No agent worker registered at all: LiveKit answers CreateDispatch 200 every time.
+    roles = await startRoles(h, { FLEET_CAPACITY: '1', CALL_MAX_ATTEMPTS: '2', CALL_BACKOFF_MS: '200', DISPATCH_CONFIRM_SECONDS: '1', ALERT_WEBHOOK_URL: sink.url });
+    const a = h.call('silent-a');
+    const b = h.call('silent-b');
+    await waitFor('both calls are dead letters', () => sink.alerts.length === 2, 30_000);
+    for (const [call, room] of [[a, 'silent-a'], [b, 'silent-b']] as const) {
+      expect(sink.alerts.find((x) => x.callId === call.callId)).toMatchObject({ room, reason: 'no-agent', attempts: 2 });
+      expect(await h.callState(call.callId)).toBe('dead');
+    }
+    // Capacity 1: b got its first try while a waited out its backoff, so a gave its slot back.
+    expect(h.livekit.dispatchLog.map((d) => d.room)).toEqual(['silent-a', 'silent-b', 'silent-a', 'silent-b']);
+    // Every dispatch that found no agent was deleted; none is left for a late worker to take.
+    expect(h.livekit.deletedDispatches.sort()).toEqual(h.livekit.dispatchLog.map((d) => d.id).sort());
+    expect(await h.activeCount()).toBe(0);
+    expect(roles.logs.find('call dead-lettered').map((r) => r.reason)).toEqual(['no-agent', 'no-agent']);
+    expect(await roles.dispatcherMetrics[0]!.registry.getSingleMetricAsString(METRICS.deadLettered.prometheus)).toContain(
+      `${METRICS.deadLettered.prometheus}{reason="no-agent"} 2`,
+    );
+
+    // A worker comes up; the operator re-drives: the call gets its agent.
+    await h.startWorker();
+    const retried = await runVoiceAgent(['queue', 'retry', a.callId], h.env());
+    expect(retried.code, retried.stderr).toBe(0);
+    await waitFor('the re-driven call is dispatched', async () => (await h.callState(a.callId)) === 'dispatched');
+    expect(h.livekit.sessionsWithTwoAgents()).toEqual([]);
   });
 });

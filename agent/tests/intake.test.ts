@@ -25,12 +25,13 @@ describe('intake', () => {
     const counts = await h.queues.calls.getJobCounts();
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(0);
     expect(await h.admin.keys(`${h.prefix}:room:*`)).toEqual([]);
+    expect(await h.admin.keys(`${h.prefix}:session:*`)).toEqual([]);
   }
 
   describe('rejects bad webhooks and stores nothing', () => {
     beforeEach(async () => {
       await h.queues.calls.obliterate({ force: true });
-      const keys = await h.admin.keys(`${h.prefix}:room:*`);
+      const keys = [...(await h.admin.keys(`${h.prefix}:room:*`)), ...(await h.admin.keys(`${h.prefix}:session:*`))];
       if (keys.length) await h.admin.del(...keys);
     });
 

@@ -1,10 +1,15 @@
-/** Pure modules: configuration, call ids, webhook classification, EMF records, argv parsing. */
+/** Pure modules: configuration, call ids, webhook classification, LiveKit answers, sweep and capacity rules, EMF records, argv parsing. */
 import { METRICS } from '@voice-agent-infra/common';
 import { describe, expect, it } from 'vitest';
 import { parseArgs, UsageError } from '../src/cli/args.js';
 import { ConfigError, parseDispatcherConfig, parseIntakeConfig, parseQueueCommandConfig } from '../src/config.js';
 import { classifyWebhook, PARTICIPANT_KIND_SIP } from '../src/queue/events.js';
-import { callIdForRoom, isValidCallId } from '../src/queue/keys.js';
+import { callIdForRoom, callIdForSession, isValidCallId } from '../src/queue/keys.js';
+import { agentInRoom, joblessDispatches, PARTICIPANT_KIND_AGENT, type RoomDispatch, type RoomParticipant } from '../src/queue/livekit.js';
+import { callersWithoutAgent, callsWithRoomGone, hasLiveDispatch, type ActiveCall } from '../src/queue/sweep-plan.js';
+import { offeredSessions, sessionsAtThreshold, workerLoad } from '../src/worker/capacity.js';
+import { cfsQuotaCpus, cgroupQuotaCpus, effectiveCpus, parseCpuMax } from '../src/worker/cpu.js';
+import { defaultMaxSessions } from '../src/worker/help.js';
 import { buildEmfRecords, EMF_MAX_VALUES } from '../src/telemetry/emf.js';
 
 const base = {
@@ -36,6 +41,15 @@ describe('configuration', () => {
       metrics: { namespace: 'VoiceAgent', stack: 'default', emfIntervalSeconds: 60 },
     });
     expect(parseIntakeConfig(base)).toMatchObject({ port: 8080, host: '0.0.0.0', token: base.INTAKE_TOKEN });
+    expect(d).toMatchObject({ confirmSeconds: 10, reconcileSeconds: 15 });
+  });
+
+  it('reads the dispatch confirmation window and the sweep interval, naming a bad value', () => {
+    expect(parseDispatcherConfig({ ...base, DISPATCH_CONFIRM_SECONDS: '4', RECONCILE_SECONDS: '0' })).toMatchObject({ confirmSeconds: 4, reconcileSeconds: 0 });
+    expect(configError(() => parseDispatcherConfig({ ...base, DISPATCH_CONFIRM_SECONDS: '0' })).message).toBe(
+      'DISPATCH_CONFIRM_SECONDS="0" is invalid: must be a whole number of seconds from 1 to 300 (wait for a worker to take a dispatch)',
+    );
+    expect(configError(() => parseDispatcherConfig({ ...base, RECONCILE_SECONDS: '1.5' })).variable).toBe('RECONCILE_SECONDS');
   });
 
   it('reads every documented variable', () => {
@@ -97,17 +111,104 @@ describe('call ids', () => {
 
 describe('webhook classification', () => {
   const sip = { kind: PARTICIPANT_KIND_SIP, identity: 'sip_+1555' };
-  it('a SIP participant joining is a call for its room', () => {
-    expect(classifyWebhook({ event: 'participant_joined', room: { name: 'r1' }, participant: sip })).toEqual({ kind: 'call', room: 'r1', participantIdentity: 'sip_+1555' });
+  const room = { name: 'r1', sid: 'RM_abc123' };
+  it('a SIP participant joining is a call for its room session', () => {
+    expect(classifyWebhook({ event: 'participant_joined', room, participant: sip })).toEqual({ kind: 'call', room: 'r1', sid: 'RM_abc123', participantIdentity: 'sip_+1555' });
   });
-  it('room_finished finishes the room', () => {
-    expect(classifyWebhook({ event: 'room_finished', room: { name: 'r1' } })).toEqual({ kind: 'finish', room: 'r1' });
+  it('room_finished finishes the room session', () => {
+    expect(classifyWebhook({ event: 'room_finished', room })).toEqual({ kind: 'finish', room: 'r1', sid: 'RM_abc123' });
   });
-  it('ignores other participants, other events and events without a room', () => {
-    expect(classifyWebhook({ event: 'participant_joined', room: { name: 'r1' }, participant: { kind: 4, identity: 'agent' } }).kind).toBe('ignore');
-    expect(classifyWebhook({ event: 'participant_left', room: { name: 'r1' }, participant: sip }).kind).toBe('ignore');
+  it('ignores other participants, other events, and events without a room or its sid', () => {
+    expect(classifyWebhook({ event: 'participant_joined', room, participant: { kind: 4, identity: 'agent' } }).kind).toBe('ignore');
+    expect(classifyWebhook({ event: 'participant_left', room, participant: sip }).kind).toBe('ignore');
     expect(classifyWebhook({ event: 'participant_joined', participant: sip }).kind).toBe('ignore');
+    expect(classifyWebhook({ event: 'participant_joined', room: { name: 'r1', sid: '' }, participant: sip })).toEqual({ kind: 'ignore', reason: 'no usable room sid' });
+    expect(classifyWebhook({ event: 'room_finished', room: { name: 'r1', sid: 'RM_a:b' } }).kind).toBe('ignore');
     expect(classifyWebhook({ event: '' }).kind).toBe('ignore');
+  });
+  it('gives each session of a reused room name its own call id', () => {
+    expect(callIdForSession('RM_aaa')).not.toBe(callIdForSession('RM_bbb'));
+    expect(isValidCallId(callIdForSession('RM_5xYz09'))).toBe(true);
+    expect(callIdForSession('RM_5xYz09')).not.toBe(callIdForRoom('RM_5xYz09'));
+  });
+});
+
+describe('LiveKit answers, read', () => {
+  const dispatch = (over: Partial<RoomDispatch>): RoomDispatch => ({ id: 'AD_1', agentName: 'voice-agent', jobCount: 0, createdAtMs: 0, ...over });
+  const participant = (over: Partial<RoomParticipant>): RoomParticipant => ({ identity: 'p', kind: PARTICIPANT_KIND_SIP, joinedAtMs: 0, ...over });
+
+  it('our agent is in the room only with a job or an agent participant; a dispatch without a job does not count', () => {
+    expect(agentInRoom('voice-agent', [dispatch({})], [])).toBeUndefined();
+    expect(agentInRoom('voice-agent', [dispatch({ jobCount: 1, jobRoomSid: 'RM_1' })], [])).toEqual({ dispatchId: 'AD_1', roomSid: 'RM_1' });
+    expect(agentInRoom('voice-agent', [dispatch({ agentName: 'other', jobCount: 1 })], [])).toBeUndefined();
+    expect(agentInRoom('voice-agent', [], [participant({ kind: PARTICIPANT_KIND_AGENT, identity: 'agent-AJ_1', agentName: 'voice-agent' })])).toEqual({ dispatchId: 'participant:agent-AJ_1' });
+    expect(agentInRoom('voice-agent', [], [participant({ kind: PARTICIPANT_KIND_AGENT, identity: 'x', agentName: 'other' })])).toBeUndefined();
+    expect(joblessDispatches('voice-agent', [dispatch({}), dispatch({ id: 'AD_2', jobCount: 1 }), dispatch({ id: 'AD_3', agentName: '' })])).toEqual(['AD_1']);
+  });
+
+  it('the sweep: callers without an agent, live dispatches, calls whose room is gone', () => {
+    const rooms = [
+      { name: 'a', sid: 'RM_a' },
+      { name: 'b', sid: 'RM_b' },
+      { name: 'c', sid: 'RM_c' },
+    ];
+    const participants = new Map([
+      ['a', [participant({ identity: 'caller-a', joinedAtMs: 1_000 })]],
+      ['b', [participant({ identity: 'caller-b', joinedAtMs: 1_000 }), participant({ kind: PARTICIPANT_KIND_AGENT, identity: 'agent-b' })]],
+      ['c', [participant({ identity: 'caller-c', joinedAtMs: 9_500 })]], // joined just now: its webhook may be on the way
+    ]);
+    expect(callersWithoutAgent(rooms, participants, 10_000, 1_000)).toEqual([{ room: 'a', sid: 'RM_a', participantIdentity: 'caller-a' }]);
+
+    expect(hasLiveDispatch([dispatch({ jobCount: 1 })], 'voice-agent', 60_000, 10_000)).toBe(true);
+    expect(hasLiveDispatch([dispatch({ createdAtMs: 55_000 })], 'voice-agent', 60_000, 10_000)).toBe(true); // its job may be on the way
+    expect(hasLiveDispatch([dispatch({ createdAtMs: 1_000 })], 'voice-agent', 60_000, 10_000)).toBe(false); // never got one
+    expect(hasLiveDispatch([dispatch({ agentName: '', jobCount: 0, createdAtMs: 59_000 })], 'voice-agent', 60_000, 10_000)).toBe(false);
+
+    const calls: ActiveCall[] = [
+      { callId: 'live', room: 'a', sid: 'RM_a', state: 'dispatched', dispatchedAtMs: 1 },
+      { callId: 'gone', room: 'z', sid: 'RM_z', state: 'dispatched', dispatchedAtMs: 1 },
+      { callId: 'next-session', room: 'b', sid: 'RM_old', state: 'dispatched', dispatchedAtMs: 1 },
+      { callId: 'api-unbound', room: 'c', state: 'dispatched', dispatchedAtMs: 1 },
+      { callId: 'too-new', room: 'y', sid: 'RM_y', state: 'dispatched', dispatchedAtMs: 5_000 },
+      { callId: 'not-yet', room: 'x', state: 'dispatching' },
+    ];
+    expect(callsWithRoomGone(calls, rooms, 4_000)).toEqual(['gone', 'next-session']);
+  });
+});
+
+describe('worker capacity', () => {
+  it('load is the busier of CPU and sessions', () => {
+    expect(workerLoad(0.2, 5, 10)).toBe(0.5);
+    expect(workerLoad(0.9, 1, 10)).toBe(0.9);
+    expect(workerLoad(0, 30, 25)).toBe(1);
+  });
+
+  it('offers the sessions LiveKit will route to it, and 0 while it would route none', () => {
+    const base = { connected: true, draining: false, load: 0.1, loadThreshold: 0.7, maxSessions: 25 };
+    expect(sessionsAtThreshold(25, 0.7)).toBe(18); // 17/25 = 0.68 < 0.7: LiveKit routes an 18th
+    expect(sessionsAtThreshold(10, 0.7)).toBe(7); // 0.7 x 10 is 7.000000000000001 in floating point
+    expect(sessionsAtThreshold(4, 1)).toBe(4);
+    expect(offeredSessions(base)).toBe(18);
+    expect(offeredSessions({ ...base, load: 0.7 })).toBe(0);
+    expect(offeredSessions({ ...base, draining: true })).toBe(0);
+    expect(offeredSessions({ ...base, connected: false })).toBe(0);
+  });
+
+  it('counts the CPUs of a cgroup quota, not the host', () => {
+    expect(parseCpuMax('max 100000')).toBeUndefined();
+    expect(parseCpuMax('200000 100000\n')).toBe(2);
+    expect(parseCpuMax('50000 100000')).toBe(0.5);
+    expect(cfsQuotaCpus(-1, 100_000)).toBeUndefined();
+    expect(cfsQuotaCpus(150_000, 100_000)).toBe(1.5);
+    expect(effectiveCpus(16, 2)).toBe(2);
+    expect(effectiveCpus(16, undefined)).toBe(16);
+    const files = (entries: Record<string, string>) => ({ read: (path: string) => entries[path] });
+    expect(cgroupQuotaCpus(files({ '/sys/fs/cgroup/cpu.max': '400000 100000' }))).toBe(4);
+    expect(cgroupQuotaCpus(files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '100000\n', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n' }))).toBe(1);
+    expect(cgroupQuotaCpus(files({}))).toBeUndefined();
+    // 25 sessions per 4 usable CPUs: a 2-CPU quota on a 16-CPU host plans 12, not 100.
+    expect(defaultMaxSessions(effectiveCpus(16, 2))).toBe(12);
+    expect(defaultMaxSessions(0.5)).toBe(3);
   });
 });
 

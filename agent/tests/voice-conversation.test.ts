@@ -117,6 +117,8 @@ describe('escalation', () => {
     result.expect.containsAgentHandoff({ newAgentType: EscalationAgent });
     expect(running.session.currentAgent).toBeInstanceOf(EscalationAgent);
     expect(running.call.supervisor.overrides).toMatchObject([{ reason: 'human_requested', fromAgent: 'router', toAgent: 'escalation', turn: 1 }]);
+    expect(running.call.supervisor.overrides[0]!.detail).toMatch(/^caller asked for a person \(rule humanRequest\[\d+\] \/.+\/\w*\)$/);
+    expect(running.call.supervisor.overrides[0]!.detail).not.toContain('real person');
     expect(spoken).toEqual(['Let me get a member of our team for you.', 'Of course. What number should we call you back on?']);
   });
 
@@ -253,6 +255,10 @@ describe('supervisor', () => {
     const { result } = await say(running, 'This is ridiculous, nobody ever answers');
     result.expect.containsAgentHandoff({ newAgentType: EscalationAgent });
     expect(running.call.supervisor.overrides.map((o) => o.reason)).toEqual(['frustration']);
+    // The record names the rule, not what the caller said.
+    const [override] = running.call.supervisor.overrides;
+    expect(override!.detail).toMatch(/^caller sounded frustrated \(rule frustration\[\d+\] \/.+\/\w*\)$/);
+    expect(override!.detail).not.toMatch(/This is ridiculous|nobody ever answers/);
   });
 
   it('escalates when the caller keeps repeating the same request', async () => {
@@ -264,7 +270,8 @@ describe('supervisor', () => {
     third.result.expect.containsAgentHandoff({ newAgentType: EscalationAgent });
     const [override] = running.call.supervisor.overrides;
     expect(override?.reason).toBe('repeated_turns');
-    expect(override?.detail).toContain('caller repeated "I need the thing for my account"');
+    expect(override?.detail).toBe('2 repeated turns: caller repeated turn 1 on turn 2; agent repeated its reply of turn 1 on turn 2');
+    expect(JSON.stringify(running.call.supervisor.overrides)).not.toMatch(/thing|account/);
   });
 });
 

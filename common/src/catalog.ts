@@ -47,6 +47,18 @@ function ec2(value: number, source = AWS_TABLE): PriceEntry {
   return { value, unit: 'usd-per-hour', source, date: REF_DATE };
 }
 
+/**
+ * Karpenter's generated on-demand price table (aws/karpenter-provider-aws
+ * pkg/providers/pricing/zz_generated.pricing_aws.go, us-east-1), the generation of 2026-07-20 named
+ * in the project reference self-hosted-inference.md; the GPU prices equal those of the stored
+ * commit 031e72b6099630e960dacb88b48a7e9bb780945f (generated 2026-01-19).
+ */
+const KARPENTER_PRICING = 'aws/karpenter-provider-aws pkg/providers/pricing/zz_generated.pricing_aws.go (us-east-1, generated 2026-07-20)';
+
+function gpu(value: number): PriceEntry {
+  return { value, unit: 'usd-per-hour', source: KARPENTER_PRICING, date: '2026-07-20' };
+}
+
 /** The catalog as shipped. */
 export const DEFAULT_CATALOG: PriceCatalog = {
   // EC2, Linux on-demand.
@@ -65,6 +77,14 @@ export const DEFAULT_CATALOG: PriceCatalog = {
   'aws.ec2.m7g.xlarge': ec2(0.1632),
   'aws.ec2.t3.xlarge': ec2(0.1664),
   'aws.ec2.t3.small': ec2(0.0208, 'AWS EC2 on-demand pricing page, us-east-1 Linux (t3.small)'),
+  // GPU instances for self-hosted inference (one NVIDIA GPU each), Linux on-demand.
+  'aws.ec2.g4dn.xlarge': gpu(0.526),
+  'aws.ec2.g5.xlarge': gpu(1.006),
+  'aws.ec2.g5.2xlarge': gpu(1.212),
+  'aws.ec2.g6.xlarge': gpu(0.8048),
+  'aws.ec2.g6.2xlarge': gpu(0.9776),
+  'aws.ec2.g6e.xlarge': gpu(1.861),
+  'aws.ec2.g6e.2xlarge': gpu(2.24208),
   // Network Load Balancer.
   'aws.nlb.hour': { value: 0.0225, unit: 'usd-per-hour', source: AWS_TABLE, date: REF_DATE },
   'aws.nlb.nlcu-hour': {
@@ -132,6 +152,12 @@ export const DEFAULT_CATALOG: PriceCatalog = {
     source: 'Deepgram pricing, pay-as-you-go streaming (sources disagree: 0.0048-0.0077; the higher is kept)',
     date: REF_DATE,
   },
+  'stt.local.minute': {
+    value: 0,
+    unit: 'usd-per-minute',
+    source: 'self-hosted OpenAI-compatible Whisper server (inference.stt): no per-minute fee; its GPU instances are priced as infrastructure',
+    date: REF_DATE,
+  },
   // LLMs, per 1M tokens.
   'llm.gpt-4o.input': tokens(2.5, 'OpenAI API pricing'),
   'llm.gpt-4o.output': tokens(10, 'OpenAI API pricing'),
@@ -164,6 +190,12 @@ export const DEFAULT_CATALOG: PriceCatalog = {
     value: 100,
     unit: 'usd-per-million-characters',
     source: 'ElevenLabs API pricing: Multilingual ~$0.10 per 1K characters',
+    date: REF_DATE,
+  },
+  'tts.local.characters': {
+    value: 0,
+    unit: 'usd-per-million-characters',
+    source: 'self-hosted OpenAI-compatible Kokoro server (inference.tts): no per-character fee; its GPU instances are priced as infrastructure',
     date: REF_DATE,
   },
   // Telephony, inbound per minute.

@@ -81,6 +81,18 @@ export const METRICS = {
     cloudWatchUnit: 'Milliseconds',
     help: 'Time from admission to CreateDispatch answered.',
   },
+  agentJoin: {
+    prometheus: 'voice_agent_join_seconds',
+    cloudWatch: 'AgentJoinSeconds',
+    cloudWatchUnit: 'Seconds',
+    help: 'Time from CreateDispatch answered to an agent taking the call (a worker accepted the job, or the agent is in the room).',
+  },
+  callsRecovered: {
+    prometheus: 'voice_calls_recovered_total',
+    cloudWatch: 'CallsRecovered',
+    cloudWatchUnit: 'Count',
+    help: 'Calls the recovery sweep fixed, by reason: missed-join (a caller whose participant_joined LiveKit gave up on), room-gone (a call whose room_finished was lost).',
+  },
   // The agent (one value per call or per turn).
   turnLatency: {
     prometheus: 'voice_turn_latency_seconds',

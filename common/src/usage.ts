@@ -5,7 +5,8 @@
  */
 import { type PriceCatalog, price } from './catalog.js';
 
-export const STT_PROVIDERS = ['deepgram-nova-3'] as const;
+/** `local`: the stack's own OpenAI-compatible Whisper server (inference.stt): no per-minute fee, its GPUs priced as infrastructure. */
+export const STT_PROVIDERS = ['deepgram-nova-3', 'local'] as const;
 export const LLM_MODELS = [
   'gpt-4o',
   'gpt-4o-mini',
@@ -15,7 +16,8 @@ export const LLM_MODELS = [
   'claude-sonnet-4.5',
   'local',
 ] as const;
-export const TTS_PROVIDERS = ['cartesia-sonic', 'elevenlabs-flash', 'elevenlabs-multilingual'] as const;
+/** `local`: the stack's own OpenAI-compatible Kokoro server (inference.tts): no per-character fee, its GPUs priced as infrastructure. */
+export const TTS_PROVIDERS = ['cartesia-sonic', 'elevenlabs-flash', 'elevenlabs-multilingual', 'local'] as const;
 export const TELEPHONY_PROVIDERS = ['twilio', 'sip-trunk'] as const;
 
 export type SttProvider = (typeof STT_PROVIDERS)[number];

@@ -14,21 +14,6 @@ import { nodeAmiId, type Tags } from './common.js';
 import { lifecyclePolicyDocument } from './instance-role.js';
 import { groupArgs, INSTANCE_WARMUP_SECONDS, launchTemplateArgs, terminationHookArgs } from './scaling-group.js';
 
-/** Agent CPU the fleet aims for: below the worker's 0.7 load threshold, so capacity arrives before workers refuse jobs. */
-export const AGENT_CPU_TARGET_PERCENT = 50;
-/** The smallest backlog target: any waiting call is a reason to scale out. */
-export const MIN_BACKLOG_TARGET = 0.1;
-
-/**
- * Acceptable waiting calls per instance: what one instance starts within the acceptable wait
- * (AWS's backlog-per-instance pattern: acceptable latency / time per message). One worker starts
- * sessionsPerWorker / callSeconds calls a second at steady state.
- */
-export function backlogPerInstanceTarget(args: { maxWaitSeconds: number; avgCallMinutes: number; sessionsPerWorker: number }): number {
-  const callsPerSecond = args.sessionsPerWorker / (args.avgCallMinutes * 60);
-  const target = args.maxWaitSeconds * callsPerSecond;
-  return Math.max(MIN_BACKLOG_TARGET, Math.round(target * 100) / 100);
-}
 
 /**
  * Metric math of the backlog policy: waiting calls (the stack's custom metric) over in-service
@@ -81,7 +66,7 @@ export interface AgentFleetArgs {
   amiId: string | null;
   /** Name of the instance role: it gets CompleteLifecycleAction on this group only. */
   instanceRoleName: pulumi.Input<string>;
-  /** Seconds an instance may drain its calls before termination (aws.drainSeconds, plus the agent's close time). */
+  /** Seconds an instance may drain its calls before termination (plan.layout.drain.agentSeconds, plus the agent's close time). */
   drainSeconds: number;
   /** Seconds of health check grace after launch (aws.healthCheckGraceSeconds). */
   healthCheckGraceSeconds: number;
@@ -89,10 +74,10 @@ export interface AgentFleetArgs {
   rootVolumeGiB: number;
   /** Target tracking on queue backlog and CPU between the plan's min and max. */
   scaling: {
-    /** Target of waiting calls per in-service instance (backlogPerInstanceTarget). */
+    /** Waiting calls per in-service instance the group holds (the layout's queue-waiting signal, backlogPerWorkerTarget). */
     backlogPerInstance: number;
-    /** Average CPU percent to hold; default 50. */
-    cpuPercent?: number;
+    /** Average CPU percent the group holds (the layout's cpu signal). */
+    cpuPercent: number;
     /** CloudWatch namespace and Stack dimension of the waiting-calls metric. */
     metricsNamespace: string;
     stack: string;
@@ -163,7 +148,7 @@ export class AgentFleet extends pulumi.ComponentResource {
           policyType: 'TargetTrackingScaling',
           estimatedInstanceWarmup: INSTANCE_WARMUP_SECONDS,
           targetTrackingConfiguration: {
-            targetValue: args.scaling.cpuPercent ?? AGENT_CPU_TARGET_PERCENT,
+            targetValue: args.scaling.cpuPercent,
             predefinedMetricSpecification: { predefinedMetricType: 'ASGAverageCPUUtilization' },
           },
         },

@@ -12,8 +12,6 @@ import { nodeAmiId, type Tags } from './common.js';
 import { lifecyclePolicyDocument } from './instance-role.js';
 import { groupArgs, INSTANCE_WARMUP_SECONDS, launchTemplateArgs, terminationHookArgs } from './scaling-group.js';
 
-/** Average CPU the LiveKit group holds (livekit-helm's HPA target). */
-export const LIVEKIT_CPU_TARGET_PERCENT = 60;
 
 export interface LivekitClusterArgs {
   /** Instance type from the plan (plan.livekit.instanceType). */
@@ -34,7 +32,7 @@ export interface LivekitClusterArgs {
   amiId: string | null;
   /** Name of the instance role: it gets CompleteLifecycleAction on this group only. */
   instanceRoleName: pulumi.Input<string>;
-  /** Seconds an instance may drain its calls before termination (aws.drainSeconds, plus the agent's close time). */
+  /** Seconds an instance may drain its calls before termination (plan.layout.drain.livekitSeconds). */
   drainSeconds: number;
   /** Seconds of health check grace after launch (aws.healthCheckGraceSeconds). */
   healthCheckGraceSeconds: number;
@@ -42,8 +40,8 @@ export interface LivekitClusterArgs {
   rootVolumeGiB: number;
   /** NLB target groups (signalling, TURN/TLS, operator). */
   targetGroupArns: pulumi.Input<string>[];
-  /** Average CPU percent to hold; default 60. */
-  cpuPercent?: number;
+  /** Average CPU percent the group holds (the layout's LiveKit cpu signal). */
+  cpuPercent: number;
   /** Tags on every resource. */
   tags: Tags;
 }
@@ -95,7 +93,7 @@ export class LivekitCluster extends pulumi.ComponentResource {
         policyType: 'TargetTrackingScaling',
         estimatedInstanceWarmup: INSTANCE_WARMUP_SECONDS,
         targetTrackingConfiguration: {
-          targetValue: args.cpuPercent ?? LIVEKIT_CPU_TARGET_PERCENT,
+          targetValue: args.cpuPercent,
           predefinedMetricSpecification: { predefinedMetricType: 'ASGAverageCPUUtilization' },
         },
       },

@@ -44,7 +44,7 @@ export interface NodeUserDataArgs {
   metricsNamespace: string;
   /** Log group the containers write to (EMF lines become metrics there). */
   logGroupName: pulumi.Input<string>;
-  /** Seconds a stopping container may drain (aws.drainSeconds). */
+  /** Seconds a stopping container may drain (plan.layout.drain). */
   drainSeconds?: number;
   /** ACME contact on small (the alert email); optional. */
   acmeEmail?: string;
@@ -63,6 +63,8 @@ export interface NodeUserDataArgs {
     /** ARN of the SIP credentials secret (StackSecrets). */
     credentialsSecretArn: pulumi.Input<string>;
   };
+  /** The local models the agent uses (LOCAL_LLM_URL, ...: components/inference/agent-env.ts); none by default. */
+  inferenceEnvironment?: pulumi.Input<Record<string, string>>;
 }
 
 /** The node's `#cloud-config` user data (plain text; the components send it gzip-compressed). */
@@ -81,6 +83,7 @@ export function nodeUserData(args: NodeUserDataArgs): pulumi.Output<string> {
       publicIp: args.singleNode?.publicIp ?? '',
       dataVolumeId: args.singleNode?.dataVolumeId ?? '',
       sipCredentialsSecretArn: args.sip?.credentialsSecretArn ?? '',
+      inferenceEnvironment: args.inferenceEnvironment ?? {},
     })
     .apply((resolved) => renderCloudInit(cloudInitArgs(args, resolved as unknown as Resolved)));
 }
@@ -99,6 +102,8 @@ interface Resolved {
   dataVolumeId: string;
   /** '' without SIP. */
   sipCredentialsSecretArn: string;
+  /** The local models' environment ({} when every model is hosted). */
+  inferenceEnvironment?: Record<string, string>;
 }
 
 /** The renderer's arguments for a role, from resolved values. Exported for tests. */
@@ -109,7 +114,7 @@ export function cloudInitArgs(args: NodeUserDataArgs, v: Resolved): CloudInitArg
     intakePort: args.intakePort,
     metricsNamespace: args.metricsNamespace,
     // The plan sizes the worker (the small box keeps vCPU for LiveKit): the worker must not re-derive it.
-    extraEnvironment: { STACK_NAME: args.stack, AGENT_MAX_SESSIONS: String(args.agentMaxSessions) },
+    extraEnvironment: { STACK_NAME: args.stack, AGENT_MAX_SESSIONS: String(args.agentMaxSessions), ...v.inferenceEnvironment },
     cloudWatchLogs: { group: v.logGroupName, region: v.region },
     ...(args.drainSeconds !== undefined ? { drainSeconds: args.drainSeconds } : {}),
     ...(args.caddyImage !== undefined ? { images: { caddy: args.caddyImage } } : {}),

@@ -36,8 +36,6 @@ export interface AwsPlacement {
   ecrForceDelete: boolean;
   /** Health check grace period of the autoscaling groups, seconds (aws.healthCheckGraceSeconds). */
   healthCheckGraceSeconds: number;
-  /** Seconds a node may drain its calls (aws.drainSeconds). */
-  drainSeconds: number;
   /** The single node's data volume, GiB (aws.dataVolumeGiB). */
   dataVolumeGiB: number;
 }
@@ -147,7 +145,6 @@ export function validateAwsConfig(config: StackConfig, plan: Pick<DeploymentPlan
     caddyImage: aws.caddyImage ?? null,
     ecrForceDelete: aws.ecrForceDelete,
     healthCheckGraceSeconds: aws.healthCheckGraceSeconds,
-    drainSeconds: aws.drainSeconds,
     dataVolumeGiB: aws.dataVolumeGiB,
   };
 }

@@ -24,11 +24,15 @@ import { DEFAULT_INTAKE_PORT, localIntakeWebhookUrl } from '../livekit/ports.js'
 import type { DeploymentPlan } from '../plan/plan.js';
 import { sipDeclarationParameterName } from '../sip/node.js';
 import { sipIngressRules } from '../sip/providers.js';
-import { AgentFleet, backlogPerInstanceTarget } from './agent-fleet.js';
+import { AgentFleet } from './agent-fleet.js';
 import { AgentImage } from './agent-image.js';
 import { named, stackTags } from './common.js';
 import { DnsRecords, type DnsTarget, TlsCertificate } from './dns.js';
+import { agentInferenceEnvironment } from '../inference/agent-env.js';
+import { inferenceServers } from '../inference/plan.js';
+import { InferenceFleet } from './inference-fleet.js';
 import { InstanceRole } from './instance-role.js';
+import { awsLayout } from './layout.js';
 import { LivekitCluster } from './livekit-cluster.js';
 import { LivekitNode } from './livekit-node.js';
 import { LoadBalancers, OPERATOR_LISTENER_PORT } from './load-balancers.js';
@@ -112,12 +116,12 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
     // One region: the AWS provider's. Its configured name (when the program can see it) checks
     // existing subnets up front; resources read the provider's own answer.
     const placement = validateAwsConfig(args.config, plan, providerRegionHint());
-    const tier = plan.tier;
-    const tags = stackTags(stack, tier);
+    const layout = awsLayout(plan.layout);
+    const tags = stackTags(stack, plan.tier);
     const child = { parent: this };
     const intakePort = DEFAULT_INTAKE_PORT;
     const namespace = DEFAULT_METRICS_NAMESPACE;
-    const operator = tier !== 'small' && placement.operatorCidrs.length > 0 ? { intakePort } : null;
+    const operator = layout.tlsTerminator === 'nlb' && placement.operatorCidrs.length > 0 ? { intakePort } : null;
     const sip = plan.sip.enabled ? plan.sip : null;
     const sipConfig = args.config.sip;
     if (sip && sip.entry === 'load-balancer' && !plan.loadBalancerRoles.includes('signalling')) throw new Error('SIP through the load balancer needs the signalling NLB');
@@ -129,9 +133,9 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
       {
         vpcId: network.vpcId,
         layout: {
-          tlsTerminator: tier === 'small' ? 'caddy' : 'nlb',
-          agentFleet: tier !== 'small',
-          redis: tier === 'small' ? 'node-loopback' : tier === 'mid' ? 'node-shared' : 'managed',
+          tlsTerminator: layout.tlsTerminator,
+          agentFleet: layout.agentFleet,
+          redis: layout.redis,
           intakePort,
           operatorListenerPort: operator ? OPERATOR_LISTENER_PORT : null,
           operatorCidrs: placement.operatorCidrs,
@@ -158,7 +162,7 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
       `${name}-secrets`,
       {
         namePrefix: `voice-agent/${stack}/`,
-        redisAuth: tier !== 'small',
+        redisAuth: layout.redisAuth,
         ...(sip ? { sipCredentials: sipCredentialsSecretValue(args.sipCredentials ?? {}) } : {}),
         tags,
       },
@@ -180,7 +184,7 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
       },
       child,
     );
-    const singleNode = tier !== 'large';
+    const singleNode = layout.singleLivekitNode;
     // The single node reads its agent image here, so a new image never changes its user data.
     const imageParameter = singleNode
       ? new aws.ssm.Parameter(
@@ -279,6 +283,34 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
       );
     }
 
+    // Local models (providers ... local): a GPU group per model behind an internal load balancer
+    // only the machines running the agent reach; the agent gets their URLs (LOCAL_LLM_URL, ...).
+    const inferenceHosts: Record<string, pulumi.Output<string>> = {};
+    for (const server of inferenceServers(plan.inference)) {
+      const fleet = new InferenceFleet(
+        `${name}-inference-${server.modality}`,
+        {
+          server,
+          stack,
+          vpcId: network.vpcId,
+          subnetIds: network.subnetIds,
+          clientSecurityGroupId: (groups.agents ?? groups.livekit).id,
+          amiId: args.config.inference.amiId ?? null,
+          region,
+          metricsNamespace: namespace,
+          logGroupName: logGroup.name,
+          logGroupArn: logGroup.arn,
+          healthCheckGraceSeconds: placement.healthCheckGraceSeconds,
+          tags,
+        },
+        child,
+      );
+      inferenceHosts[server.modality] = fleet.host;
+    }
+    const inferenceEnvironment =
+      Object.keys(inferenceHosts).length > 0 ? pulumi.all(inferenceHosts).apply((hosts) => agentInferenceEnvironment(plan.inference, hosts, args.config.inference.tts.voice)) : undefined;
+    const agentInference = inferenceEnvironment ? { inferenceEnvironment } : {};
+
     const bootCommon = {
       stack,
       region,
@@ -292,7 +324,7 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
       agentMaxSessions: plan.agents.sessionsPerWorker,
       metricsNamespace: namespace,
       logGroupName: logGroup.name,
-      drainSeconds: placement.drainSeconds,
+      drainSeconds: plan.layout.drain.agentSeconds,
       ...(placement.caddyImage ? { caddyImage: placement.caddyImage } : {}),
       ...(secrets.redisAuthSecretArn ? { redisAuthTokenArn: secrets.redisAuthSecretArn } : {}),
     };
@@ -316,8 +348,8 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
     // LiveKit: one node (small, mid) or an autoscaling group (large).
     let node: LivekitNode | undefined;
     let cluster: LivekitCluster | undefined;
-    if (tier === 'large') {
-      if (!redis) throw new Error('the large tier needs managed Redis (plan.redis.mode)');
+    if (!layout.singleLivekitNode) {
+      if (!redis) throw new Error('a LiveKit group needs managed Redis (plan.layout.redis)');
       cluster = new LivekitCluster(
         `${name}-livekit`,
         {
@@ -328,11 +360,12 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
           securityGroupIds: [groups.livekit.id],
           instanceProfileArn: livekitRole.instanceProfile.arn,
           instanceRoleName: livekitRole.role.name,
-          userData: nodeUserData({ ...bootCommon, ...sipNode, role: 'livekit-large', redis: { host: redis.primaryEndpoint, tls: true } }),
+          userData: nodeUserData({ ...bootCommon, ...sipNode, role: layout.livekitNodeRole, redis: { host: redis.primaryEndpoint, tls: true } }),
           rootVolumeGiB,
           ...groupLifecycle,
           // LiveKit's drain: rooms end, then the process exits (its stop_grace_period is the drain).
-          drainSeconds: placement.drainSeconds,
+          drainSeconds: plan.layout.drain.livekitSeconds,
+          cpuPercent: layout.livekitCpuPercent!,
           targetGroupArns: lbs?.targetGroupArns ?? [],
           tags,
         },
@@ -354,8 +387,10 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
               ...bootCommon,
               ...sipNode,
               agentImage: { ssmParameter: agentImageParameterName(stack) },
-              role: tier === 'small' ? 'small' : 'livekit-mid',
+              role: layout.livekitNodeRole,
               singleNode: { publicIp, dataVolumeId },
+              // Without an agent group the box runs the agent itself.
+              ...(layout.agentFleet ? {} : agentInference),
               ...(placement.alertEmail ? { acmeEmail: placement.alertEmail } : {}),
             }),
           rootVolumeGiB,
@@ -370,7 +405,7 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
     // Agent workers (mid, large).
     let fleet: AgentFleet | undefined;
     const livekitUrl = `wss://${placement.domain}`;
-    if (!plan.agents.colocatedWithLivekit) {
+    if (layout.agentFleet) {
       const agentsRole = new InstanceRole(
         `${name}-agents-role`,
         { ...roleArgs, secretArns: [secrets.livekitApiSecretArn, ...(secrets.redisAuthSecretArn ? [secrets.redisAuthSecretArn] : [])] },
@@ -388,19 +423,15 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
           instanceProfileArn: agentsRole.instanceProfile.arn,
           instanceRoleName: agentsRole.role.name,
           // Agents dial the public signalling name (through the NLB): the same path as any client.
-          userData: nodeUserData({ ...bootCommon, role: 'agent', redis: queueRedis, livekitUrl }),
+          userData: nodeUserData({ ...bootCommon, role: 'agent', redis: queueRedis, livekitUrl, ...agentInference }),
           rootVolumeGiB,
           ...groupLifecycle,
           // The worker's drain plus its close time: what its container's stop_grace_period allows.
-          drainSeconds: placement.drainSeconds + AGENT_CLOSE_SECONDS,
+          drainSeconds: plan.layout.drain.agentSeconds + AGENT_CLOSE_SECONDS,
           // Mid and large alike: the group starts at its busy-hour size and must reach its spike
           // size, so both track queue backlog and CPU (the dispatcher publishes the backlog metric).
           scaling: {
-            backlogPerInstance: backlogPerInstanceTarget({
-              maxWaitSeconds: plan.assumptions.maxWaitSeconds,
-              avgCallMinutes: plan.assumptions.avgCallMinutes,
-              sessionsPerWorker: plan.agents.sessionsPerWorker,
-            }),
+            ...layout.agentScaling!,
             metricsNamespace: namespace,
             stack,
           },
@@ -432,8 +463,8 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
 
     const cpuSources: Array<CpuSource<pulumi.Input<string>>> = [
       node
-        ? { kind: 'instance', id: node.instance.id, label: tier === 'small' ? 'the box' : 'LiveKit node' }
-        : { kind: 'group', id: cluster!.group.name, label: 'LiveKit nodes' },
+        ? { kind: 'instance', id: node.instance.id, label: layout.livekitCpuLabel }
+        : { kind: 'group', id: cluster!.group.name, label: layout.livekitCpuLabel },
       ...(fleet ? [{ kind: 'group' as const, id: fleet.group.name, label: 'agent workers' }] : []),
     ];
     const monitoring = new Monitoring(

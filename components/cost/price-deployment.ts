@@ -16,6 +16,7 @@ import {
 } from '@voice-agent-infra/common';
 import { sessionsForServiceLevel } from '../plan/erlang.js';
 import { REDIS_VOLUME_GIB } from '../plan/layout.js';
+import { hostedEquivalent, inferenceLines } from './inference-cost.js';
 import { kubernetesNodePools, type NodePool } from './kubernetes-nodes.js';
 import type { DeploymentPlan, Range } from '../plan/plan.js';
 import { crossNodeSipShare } from '../sip/plan.js';
@@ -90,7 +91,8 @@ export function expectedAverage(range: Range, scaleOutShare: number): number {
 
 export function priceDeployment(plan: DeploymentPlan, baseCatalog: PriceCatalog): DeploymentCost {
   const catalog = withPriceOverrides(baseCatalog, plan.costInputs.pricing);
-  const infra = infraLines(plan, catalog);
+  // The local models' GPUs are infrastructure: their tokens are free, the machines are not.
+  const infra = [...infraLines(plan, catalog), ...inferenceLines(plan, catalog)];
   const providers = providerLines(plan, catalog);
   const lines = [...infra, ...providers];
   const infraMonthlyUsd = sum(infra.map((l) => l.monthlyUsd));
@@ -373,7 +375,9 @@ function providerLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLine[] 
 
 /** Provider cost per minute under the plan's usage (what a platform that passes providers at cost adds). */
 function perMinute(plan: DeploymentPlan, catalog: PriceCatalog, filter: (item: string) => boolean): number {
-  const lines = priceUsage(plan.usagePerCall, plan.providers, catalog).filter((l) => filter(l.item));
+  // A platform runs hosted models: the usage a local model serves is priced at its hosted fallback.
+  const hosted = hostedEquivalent(plan);
+  const lines = priceUsage(hosted.usage, hosted.providers, catalog).filter((l) => filter(l.item));
   return sum(lines.map((l) => l.usd)) / plan.assumptions.avgCallMinutes;
 }
 

@@ -99,6 +99,8 @@ export interface AgentWorkersArgs {
   envSecret: string | null;
   operatorNamespace: string | null;
   scheduling: Scheduling;
+  /** The local models (LOCAL_LLM_URL, ...: components/inference/agent-env.ts); none by default. */
+  inferenceEnvironment?: Record<string, string>;
 }
 
 /** Agent workers: Deployment, PodDisruptionBudget, autoscaler, NetworkPolicy. */
@@ -148,6 +150,7 @@ export class AgentWorkers extends pulumi.ComponentResource {
                     plain('AGENT_METRICS_PORT', String(AGENT_METRICS_PORT)),
                     plain('STACK_NAME', args.id.stack),
                     plain('CALL_RECORD_EMF', 'off'),
+                    ...Object.entries(args.inferenceEnvironment ?? {}).map(([n, v]) => plain(n, v)),
                     secretEnv('LIVEKIT_API_SECRET', args.secretName),
                     secretEnv('REDIS_URL', args.secretName),
                   ],

@@ -11,6 +11,7 @@
  * - TLS proxy and the signalling load balancer (TlsProxy); cert-manager Certificate on request;
  * - Redis in the cluster (InClusterRedis) or the external one;
  * - intake and dispatcher (QueueServices); agent workers with KEDA or an HPA (AgentWorkers);
+ * - the local models' GPU servers, one Deployment and Service each (InferenceServer);
  * - with phone calls (plan.sip), the LiveKit SIP service in LiveKit's pods (SipService) and the
  *   sip-sync Job that keeps the trunks and dispatch rule (SipSync).
  */
@@ -20,9 +21,12 @@ import type { SipCredentialInputs } from '../aws/sip.js';
 import type { StackConfig } from '../config.js';
 import { LIVEKIT_HTTP_PORT, REDIS_PORT } from '../livekit/ports.js';
 import type { DeploymentPlan } from '../plan/plan.js';
+import { agentInferenceEnvironment } from '../inference/agent-env.js';
+import { inferenceServers } from '../inference/plan.js';
 import { sipSettings } from '../sip/config.js';
 import { sipDeclaration, sipUri } from '../sip/declaration.js';
 import { AgentWorkers } from './agent-workers.js';
+import { inferenceHost, InferenceServer } from './inference-server.js';
 import { type Component, labels, SERVICE_NAMES, serviceHost, sizeOf, type StackIdentity } from './common.js';
 import { LIVEKIT_TLS_MOUNT, LivekitServer } from './livekit.js';
 import { intakeWebhookUrl, QueueServices, queueStatsUrl } from './queue-services.js';
@@ -237,6 +241,18 @@ export class K8sVoiceStack extends pulumi.ComponentResource {
       inNs,
     );
 
+    // Local models (providers ... local): a GPU server per model the agent workers reach by Service name.
+    const hosts: Record<string, string> = {};
+    for (const server of inferenceServers(plan.inference)) {
+      new InferenceServer(
+        `${name}-inference-${server.modality}`,
+        { id, namespace: ns, server, prometheusUrl: args.config.inference.prometheusUrl ?? null, operatorNamespace: placement.operatorNamespace },
+        inNs,
+      );
+      hosts[server.modality] = inferenceHost(server, ns);
+    }
+    const inferenceEnvironment = Object.keys(hosts).length > 0 ? agentInferenceEnvironment(plan.inference, hosts, args.config.inference.tts.voice) : undefined;
+
     const agentAutoscaling = layout.autoscaling.find((a) => a.role === 'agent');
     new AgentWorkers(
       `${name}-agents`,
@@ -256,6 +272,7 @@ export class K8sVoiceStack extends pulumi.ComponentResource {
         envSecret: placement.agentEnvSecret,
         operatorNamespace: placement.operatorNamespace,
         scheduling: placement.scheduling,
+        ...(inferenceEnvironment ? { inferenceEnvironment } : {}),
       },
       inNs,
     );

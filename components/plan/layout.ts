@@ -5,7 +5,6 @@
  * tier and the config; the components read it and never branch on the tier's name.
  */
 import type { KubernetesProvider, StackConfig, Tier } from '../config.js';
-import { DEFAULT_DRAIN_SECONDS } from '../livekit/compose.js';
 import type { Range } from './plan.js';
 
 /** What runs in the stack. `tls-proxy` is Caddy on the AWS small box, or the TLS proxy pods on Kubernetes. */
@@ -192,7 +191,7 @@ export function allocatable(shape: { vcpu: number; memoryGiB: number }): { vcpu:
 
 export interface LayoutInputs {
   tier: Tier;
-  config: Pick<StackConfig, 'target' | 'kubernetes' | 'capacity'> & { sip: Pick<StackConfig['sip'], 'enabled'> };
+  config: Pick<StackConfig, 'target' | 'kubernetes' | 'capacity' | 'aws'> & { sip: Pick<StackConfig['sip'], 'enabled'> };
   livekit: { instanceType: string; vcpu: number; memoryGiB: number; nodes: Range };
   agents: { instanceType: string; sessionsPerWorker: number; workers: Range; colocatedWithLivekit: boolean };
   /** Instance type of the Kubernetes services pool (intake, dispatcher, Redis, TLS proxy). */
@@ -219,8 +218,9 @@ function agentSignalsAws(inputs: LayoutInputs): ScalingSignal[] {
 
 function awsLayout(inputs: LayoutInputs): DeploymentLayout {
   const { agents, livekit } = inputs;
-  // The AWS nodes' compose files give LiveKit and the agent DEFAULT_DRAIN_SECONDS to stop.
-  const drain = { agentSeconds: DEFAULT_DRAIN_SECONDS, livekitSeconds: DEFAULT_DRAIN_SECONDS };
+  // aws.drainSeconds: what the nodes' compose files give LiveKit and the agent to stop, and what
+  // the termination lifecycle hooks wait for.
+  const drain = { agentSeconds: inputs.config.aws.drainSeconds, livekitSeconds: inputs.config.aws.drainSeconds };
   const multiNode = livekit.nodes.max > 1;
   if (agents.colocatedWithLivekit) {
     // One box: Caddy terminates TLS for both names, Redis listens on loopback only.

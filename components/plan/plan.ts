@@ -9,6 +9,7 @@ import { type ErlangResult, sessionsForServiceLevel } from './erlang.js';
 import { type CpuArchitecture, DEFAULT_INSTANCE_TYPES, INSTANCE_SHAPES, type InstanceShape, REDIS_NODE_TYPES } from './instances.js';
 import { planSip, type SipPlan, sipWarnings } from '../sip/plan.js';
 import { allocatable, type DeploymentLayout, planLayout } from './layout.js';
+import { type InferencePlan, planInference } from '../inference/plan.js';
 
 /** Tier edges in monthly minutes: < 25,000 small; 25,000 to 100,000 mid; above 100,000 large. */
 export const TIER_EDGES = { midFromMinutes: 25_000, largeAboveMinutes: 100_000 } as const;
@@ -92,6 +93,11 @@ export interface DeploymentPlan {
   providers: ProviderChoice & { llm: LlmModel; complexLlm: LlmModel };
   /** Phone calls: where the LiveKit SIP service runs and how the provider reaches it (components/sip/plan.ts). */
   sip: SipPlan;
+  /**
+   * The local models' GPU servers (components/inference/plan.ts): one entry per provider set to
+   * `local`, sized at the busy hour (min) and the spike (max); empty when every model is hosted.
+   */
+  inference: InferencePlan;
   /** Inputs the cost engine needs beyond the machines. */
   costInputs: {
     expectedScaleOutShare: number;
@@ -134,7 +140,8 @@ export function expectedUsagePerCall(config: StackConfig): ProviderUsage & { cac
     ((usage.userTokensPerTurn + usage.agentTokensPerTurn) * turns * (turns - 1)) / 2;
   const outputTokens = turns * usage.agentTokensPerTurn;
   const spokenCharacters = minutes * usage.agentTalkShare * usage.wordsPerMinute * usage.charactersPerWord;
-  const cachedTtsCharacters = spokenCharacters * usage.ttsCacheHitRatio;
+  // Only a cache the agent image carries saves anything: nothing in the deploy renders one.
+  const cachedTtsCharacters = usage.phraseCacheDeployed ? spokenCharacters * usage.ttsCacheHitRatio : 0;
   return {
     sttMinutes: minutes,
     llm: splitByModel(providers.llm, providers.complexLlm, usage.complexTurnShare, inputTokens, outputTokens),
@@ -274,6 +281,19 @@ export function planDeployment(config: StackConfig): DeploymentPlan {
   }
 
   warnings.push(...sipWarnings(config.sip, providers.telephony));
+  if (!usage.phraseCacheDeployed && usage.ttsCacheHitRatio > 0) {
+    warnings.push(
+      `the plan counts no phrase-cache hits (usage.ttsCacheHitRatio ${usage.ttsCacheHitRatio} is not applied): nothing in the deploy renders the cache and the bundled image carries none; run it with an image that does (README, "The phrase cache") and set usage.phraseCacheDeployed: true`,
+    );
+  }
+  const inference = planInference({ config, usagePerCall, sessions: { busyHour: busyHour.sessions, spike: spike.sessions } });
+  for (const server of Object.values(inference)) {
+    if (!server.autoscaled && server.gpus.min < server.gpus.max) {
+      warnings.push(
+        `the local ${server.modality.toUpperCase()} runs ${server.gpus.max} GPUs (its spike size) all month, not ${server.gpus.min}-${server.gpus.max}: on Kubernetes the servers scale only through KEDA (kubernetes.keda) and a Prometheus (inference.prometheusUrl)`,
+      );
+    }
+  }
 
   const layout = planLayout({
     tier,
@@ -309,6 +329,7 @@ export function planDeployment(config: StackConfig): DeploymentPlan {
     usagePerCall,
     providers: { ...providers },
     sip: planSip(config.sip, tier, config.target),
+    inference,
     costInputs: {
       expectedScaleOutShare: capacity.expectedScaleOutShare,
       rootVolumeGiB: capacity.rootVolumeGiB,

@@ -255,8 +255,8 @@ export const ecrScanOnPush: ResourceValidationPolicy = {
 
 // --- Calls survive instance changes ------------------------------------------------------------------
 
-/** Components whose autoscaling groups run calls (TAG_KEYS.component on the group). */
-export const CALL_GROUP_COMPONENTS = ['agent-fleet', 'livekit'] as const;
+/** Components whose autoscaling groups run calls or serve their turns (inference), by TAG_KEYS.component on the group. */
+export const CALL_GROUP_COMPONENTS = ['agent-fleet', 'livekit', 'inference'] as const;
 
 export const singleNodeNotReplaced: ResourceValidationPolicy = {
   name: 'single-node-not-replaced',

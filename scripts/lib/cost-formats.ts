@@ -4,6 +4,8 @@
  * comments). The HTML report is in cost-html.ts. Layout of table, markdown and HTML: one column
  * per stack, one row per figure, so stacks read side by side.
  */
+import { MODALITY_LABELS } from '../../components/cost/inference-cost.js';
+import { MODALITIES, type Modality } from '../../components/inference/plan.js';
 import type { StackReport } from '../../components/report.js';
 import {
   breakEvenLabel,
@@ -57,6 +59,43 @@ export function comparisonRows(summaries: readonly StackSummary[]): ComparisonRo
     figure('Savings vs cheapest', (s) => (s.cheapestManaged ? savingsLabel(s.cheapestManaged) : '-')),
     section('Break-even: monthly minutes above which self-hosting is cheaper'),
     ...perPlatform((m) => breakEvenLabel(m.breakEvenMinutes)),
+    ...inferenceRows(summaries, figure, section),
+  ];
+}
+
+/** The local models present in any of the stacks, in a stable order. */
+export function localModalities(summaries: readonly StackSummary[]): Modality[] {
+  return MODALITIES.filter((m) => summaries.some((s) => s.inference.some((c) => c.modality === m)));
+}
+
+/** Local models (when any stack runs one): GPUs, their cost against the hosted provider's, the break-even. */
+function inferenceRows(
+  summaries: readonly StackSummary[],
+  figure: (label: string, value: (s: StackSummary) => string) => ComparisonRow,
+  section: (label: string) => ComparisonRow,
+): ComparisonRow[] {
+  const modalities = localModalities(summaries);
+  if (modalities.length === 0) return [];
+  const of = (s: StackSummary, m: Modality) => s.inference.find((c) => c.modality === m);
+  return [
+    section('Local models: GPUs priced as infrastructure, against the hosted provider for the same usage'),
+    ...modalities.flatMap((m) => {
+      const label = MODALITY_LABELS[m];
+      return [
+        figure(`Local ${label} GPUs (min-max)`, (s) => {
+          const c = of(s, m);
+          return c ? `${c.gpus.min}-${c.gpus.max} x ${c.instanceType}` : '-';
+        }),
+        figure(`Local ${label} vs hosted, $/month`, (s) => {
+          const c = of(s, m);
+          return c ? `${formatUsd(c.localMonthlyUsd)} vs ${formatUsd(c.hostedMonthlyUsd)} ${c.hosted}` : '-';
+        }),
+        figure(`Local ${label} cheaper from (break-even)`, (s) => {
+          const c = of(s, m);
+          return c ? breakEvenLabel(c.breakEvenMinutes) : '-';
+        }),
+      ];
+    }),
   ];
 }
 
@@ -158,6 +197,14 @@ export function formatCsv(reports: readonly StackReport[]): string {
         [`${stem}MonthlyUsd`, (s) => of(s, (m) => cents(m.monthlyUsd))],
         [`${stem}SavingsMonthlyUsd`, (s) => of(s, (m) => cents(m.savingsMonthlyUsd))],
         [`${stem}BreakEvenMinutes`, (s) => of(s, (m) => (m.breakEvenMinutes === null ? '' : String(m.breakEvenMinutes)))],
+      ];
+    }),
+    ...localModalities(summaries).flatMap((m): Array<[string, (s: StackSummary) => string]> => {
+      const of = (s: StackSummary) => s.inference.find((c) => c.modality === m);
+      return [
+        [`local${MODALITY_LABELS[m][0]}${MODALITY_LABELS[m].slice(1).toLowerCase()}MonthlyUsd`, (s) => (of(s) ? cents(of(s)!.localMonthlyUsd) : '')],
+        [`hosted${MODALITY_LABELS[m][0]}${MODALITY_LABELS[m].slice(1).toLowerCase()}MonthlyUsd`, (s) => (of(s) ? cents(of(s)!.hostedMonthlyUsd) : '')],
+        [`local${MODALITY_LABELS[m][0]}${MODALITY_LABELS[m].slice(1).toLowerCase()}BreakEvenMinutes`, (s) => (of(s)?.breakEvenMinutes != null ? String(of(s)!.breakEvenMinutes) : '')],
       ];
     }),
     ['cheapestManagedPlatform', (s) => s.cheapestManaged?.platform ?? ''],

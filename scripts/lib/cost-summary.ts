@@ -8,6 +8,7 @@
  * managed". savingsMonthlyUsd = platform monthly cost - self-hosted monthly cost at the same minutes:
  * positive means self-hosting saves that much, negative means the platform is cheaper.
  */
+import type { ModalityComparison } from '../../components/cost/inference-cost.js';
 import type { StackReport } from '../../components/report.js';
 
 export interface ManagedComparison {
@@ -42,6 +43,8 @@ export interface StackSummary {
   managed: ManagedComparison[];
   /** The cheapest platform at this stack's minutes (null only if the report lists none). */
   cheapestManaged: ManagedComparison | null;
+  /** Per local model: GPUs, their cost against the hosted provider's, the break-even (empty: every model hosted). */
+  inference: ModalityComparison[];
   warnings: string[];
 }
 
@@ -77,6 +80,7 @@ export function summarizeStack(report: StackReport): StackSummary {
     perMinuteUsd: cost.perMinuteUsd,
     managed,
     cheapestManaged,
+    inference: report.cost.inference ?? [],
     warnings: report.warnings,
   };
 }

@@ -91,6 +91,12 @@ export function formatPlan(report: StackReport, tierReason?: string): string {
   machineRows.push(['load balancer', report.loadBalancer ? 'Network Load Balancers (TLS signalling, TURN/TLS)' : 'none (Caddy terminates TLS on the box)']);
   out.push(indent(table(podRows ?? machineRows)));
   out.push('');
+  const local = Object.entries(report.inference);
+  if (local.length > 0) {
+    out.push('Local models (GPU servers)');
+    out.push(indent(table(local.map(([modality, s]) => [modality.toUpperCase(), `${s.model} on ${s.instanceType} (${s.gpu}) x ${range(s.gpus)}; scales on ${s.scaling.metric} at ${s.scaling.target}; ${s.basis}`]))));
+    out.push('');
+  }
   const llm = report.llmRateLimits;
   out.push(
     `LLM at the spike: ${formatNumber(llm.requestsPerMinute)} requests/min, ${formatNumber(llm.tokensPerMinute)} tokens/min` +

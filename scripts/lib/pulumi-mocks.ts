@@ -426,6 +426,14 @@ function invokeResult(token: string, inputs: Record<string, unknown>, region: st
       return { id: region, name: region, region };
     case 'aws:index/getCallerIdentity:getCallerIdentity':
       return { id: MOCK_ACCOUNT_ID, accountId: MOCK_ACCOUNT_ID, arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:user/mock`, userId: 'AIDAMOCK' };
+    case 'aws:ssm/getParameter:getParameter': {
+      // AWS's public parameters (under /aws/service/) answer with their value; any other name is
+      // not this account's: GetParameter refuses it (ParameterNotFound), as the provider's read does.
+      const name = String(inputs.name ?? '');
+      if (!name.startsWith('/aws/service/')) throw new Error(`ParameterNotFound: ssm parameter ${name} does not exist`);
+      const value = name.includes('/ami-id') || name.endsWith('/image_id') ? `ami-0${hex(`ssm/${name}`, 16)}` : `mock-${hex(name, 8)}`;
+      return { id: name, name, arn: `arn:aws:ssm:${region}::parameter${name}`, type: 'String', value, insecureValue: value, version: 1, withDecryption: true };
+    }
     case 'aws:index/getPartition:getPartition':
       return { id: 'aws', partition: 'aws', dnsSuffix: 'amazonaws.com' };
     default:

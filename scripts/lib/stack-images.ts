@@ -7,6 +7,7 @@ import { validateAwsConfig } from '../../components/aws/validate.js';
 import type { StackConfig } from '../../components/config.js';
 import { PINNED_IMAGES } from '../../components/livekit/compose.js';
 import type { DeploymentPlan } from '../../components/plan/plan.js';
+import { inferenceServers } from '../../components/inference/plan.js';
 
 export interface StackImage {
   /** What runs it, e.g. "livekit-server", "Caddy L4 (aws.caddyImage)". */
@@ -24,5 +25,7 @@ export function stackImages(config: StackConfig, plan: DeploymentPlan): StackIma
   }
   if (plan.sip.enabled) images.push({ role: 'LiveKit SIP', image: PINNED_IMAGES.sip });
   if (placement.agentImage) images.push({ role: 'agent (aws.agentImage)', image: placement.agentImage });
+  // The local models' servers (inference.<m>.image): a missing tag shows only when a GPU boots.
+  for (const server of inferenceServers(plan.inference)) images.push({ role: `local ${server.modality.toUpperCase()} server (inference.${server.modality}.image)`, image: server.image });
   return images;
 }

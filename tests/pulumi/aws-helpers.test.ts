@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_METRICS_NAMESPACE, METRICS } from '@voice-agent-infra/common';
 import { describe, expect, it } from 'vitest';
-import { backlogMetrics, backlogPerInstanceTarget, MIN_BACKLOG_TARGET } from '../../components/aws/agent-fleet.js';
+import { backlogMetrics } from '../../components/aws/agent-fleet.js';
 import { contentTag, DEFAULT_TAG_SOURCES, imagePlatforms } from '../../components/aws/agent-image.js';
 import { ecrRepositoryArnOfImage, instancePolicyDocument, lifecyclePolicyDocument } from '../../components/aws/instance-role.js';
 import { DRAIN_HOOK_MARGIN_SECONDS, terminationHookArgs } from '../../components/aws/scaling-group.js';
@@ -103,11 +103,6 @@ describe('load balancer listeners', () => {
 });
 
 describe('agent fleet scaling', () => {
-  it('targets the backlog one instance starts within the acceptable wait', () => {
-    // 25 sessions of 5-minute calls: 1/12 call a second; 5 s of wait = 0.42 calls.
-    expect(backlogPerInstanceTarget({ maxWaitSeconds: 5, avgCallMinutes: 5, sessionsPerWorker: 25 })).toBe(0.42);
-    expect(backlogPerInstanceTarget({ maxWaitSeconds: 0, avgCallMinutes: 5, sessionsPerWorker: 25 })).toBe(MIN_BACKLOG_TARGET);
-  });
   it('divides waiting calls by in-service instances with exactly one returned series', () => {
     const metrics = backlogMetrics({ namespace: DEFAULT_METRICS_NAMESPACE, stack: 'large', groupName: 'agents' });
     expect(metrics.filter((m) => m.returnData)).toHaveLength(1);

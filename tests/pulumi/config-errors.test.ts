@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { validateAwsConfig } from '../../components/aws/validate.js';
-import { ConfigError, parseStackConfig, type StackConfigInput } from '../../components/config.js';
+import { AWS_MAX_DRAIN_SECONDS, ConfigError, parseStackConfig, type StackConfigInput } from '../../components/config.js';
 import { planDeployment } from '../../components/plan/plan.js';
 import { offlinePlan } from '../../scripts/lib/offline-plan.js';
 import { stackFile } from '../../scripts/lib/stacks.js';
@@ -63,13 +63,14 @@ describe('validateAwsConfig', () => {
 
   it('the deploy knobs: defaults, and a clear refusal of a bad value', () => {
     const placement = check(config({}));
-    expect(placement).toMatchObject({ amiId: null, caddyImage: null, ecrForceDelete: false, healthCheckGraceSeconds: 600, drainSeconds: 600 });
+    expect(placement).toMatchObject({ amiId: null, caddyImage: null, ecrForceDelete: false, healthCheckGraceSeconds: 600 });
+    expect(config({}).aws.drainSeconds).toBe(AWS_MAX_DRAIN_SECONDS);
     expect(check(config({ aws: { domain: 'voice.example.com', route53ZoneId: 'Z1', ecrForceDelete: 'true' as never } })).ecrForceDelete).toBe(true);
     for (const [aws, key, message] of [
       [{ amiId: 'ubuntu-24.04' }, 'aws.amiId', /must be an AMI id such as ami-0123456789abcdef0/],
       [{ ecrForceDelete: 'yes' }, 'aws.ecrForceDelete', /must be true or false/],
       [{ healthCheckGraceSeconds: 7201 }, 'aws.healthCheckGraceSeconds', /must be at most 7200/],
-      [{ drainSeconds: 7081 }, 'aws.drainSeconds', /must be at most 7080/],
+      [{ drainSeconds: 7021 }, 'aws.drainSeconds', /must be at most 7020/],
       [{ dataVolumeGiB: 0 }, 'aws.dataVolumeGiB', /must be at least 1/],
     ] as const) {
       const error = errorOf(() => config({ aws: { domain: 'voice.example.com', route53ZoneId: 'Z1', ...aws } as never }));

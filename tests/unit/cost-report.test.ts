@@ -75,6 +75,18 @@ const capacityFigures = z.object({
   averageSpeedOfAnswerSeconds: z.number(),
 });
 const minMax = z.object({ min: z.number().int(), max: z.number().int() });
+const inferenceServer = z.object({
+  model: z.string(),
+  image: z.string(),
+  instanceType: z.string(),
+  gpu: z.string(),
+  gpuMemoryGiB: z.number(),
+  gpus: minMax,
+  gpuLoad: z.object({ busyHour: z.number(), spike: z.number() }),
+  basis: z.string(),
+  scaling: z.object({ metric: z.enum(['requests-per-gpu', 'gpu-utilization']), target: z.number() }),
+  hostedFallback: z.string(),
+});
 const stackReportContract = z.object({
   stack: z.string().nullable(),
   tier: z.enum(['small', 'mid', 'large']),
@@ -94,6 +106,7 @@ const stackReportContract = z.object({
   redis: z.object({ mode: z.enum(['local', 'managed', 'external']), nodeType: z.string().nullable(), replicas: z.number().int() }),
   loadBalancer: z.boolean(),
   llmRateLimits: z.object({ requestsPerMinute: z.number(), tokensPerMinute: z.number() }),
+  inference: z.strictObject({ llm: inferenceServer.optional(), stt: inferenceServer.optional(), tts: inferenceServer.optional() }),
   cost: z.object({
     monthlyUsd: z.number(),
     perMinuteUsd: z.number(),
@@ -101,12 +114,27 @@ const stackReportContract = z.object({
     providersMonthlyUsd: z.number(),
     lines: z.array(z.object({ item: z.string(), quantity: z.number(), unitUsd: z.number(), monthlyUsd: z.number(), basis: z.string() })).min(1),
     managed: z.array(z.object({ platform: z.string(), perMinuteUsd: z.number(), monthlyUsd: z.number(), breakEvenMinutes: z.number().nullable() })).min(1),
+    inference: z.array(
+      z.object({
+        modality: z.enum(['llm', 'stt', 'tts']),
+        model: z.string(),
+        instanceType: z.string(),
+        gpus: minMax,
+        localMonthlyUsd: z.number(),
+        hosted: z.string(),
+        hostedMonthlyUsd: z.number(),
+        breakEvenMinutes: z.number().int().nullable(),
+        localCostsMore: z.boolean(),
+      }),
+    ),
   }),
   warnings: z.array(z.string()),
 });
 type ContractReport = z.infer<typeof stackReportContract>;
 
 const STACKS = listStacks();
+/** Half a cent, plus the float error of a value that rounds exactly on the half (e.g. $5,012.345). */
+const HALF_CENT = 0.005 + 1e-9;
 const outputs = new Map<string, ReturnType<typeof cost>>();
 let reports: ContractReport[] = [];
 
@@ -181,13 +209,14 @@ describe('npm run cost on the committed stacks', () => {
       expect(column(row, 'redisMode')).toBe(report.redis.mode);
       // Dollars are printed to the cent, $/minute to 6 decimals.
       for (const key of ['monthlyUsd', 'infraMonthlyUsd', 'providersMonthlyUsd'] as const) {
-        expect(Math.abs(Number(column(row, key)) - report.cost[key]), key).toBeLessThanOrEqual(0.005);
+        expect(Math.abs(Number(column(row, key)) - report.cost[key]), key).toBeLessThanOrEqual(HALF_CENT);
       }
-      expect(Math.abs(Number(column(row, 'perMinuteUsd')) - report.cost.perMinuteUsd)).toBeLessThanOrEqual(5e-7);
+      // Half a unit of the 6th decimal, plus the float error of a value that rounds exactly on the half.
+      expect(Math.abs(Number(column(row, 'perMinuteUsd')) - report.cost.perMinuteUsd)).toBeLessThanOrEqual(5e-7 + 1e-12);
       for (const m of report.cost.managed) {
         const stem = platformColumnStem(m.platform);
-        expect(Math.abs(Number(column(row, `${stem}MonthlyUsd`)) - m.monthlyUsd), m.platform).toBeLessThanOrEqual(0.005);
-        expect(Math.abs(Number(column(row, `${stem}SavingsMonthlyUsd`)) - (m.monthlyUsd - report.cost.monthlyUsd))).toBeLessThanOrEqual(0.005);
+        expect(Math.abs(Number(column(row, `${stem}MonthlyUsd`)) - m.monthlyUsd), m.platform).toBeLessThanOrEqual(HALF_CENT);
+        expect(Math.abs(Number(column(row, `${stem}SavingsMonthlyUsd`)) - (m.monthlyUsd - report.cost.monthlyUsd))).toBeLessThanOrEqual(HALF_CENT);
         expect(column(row, `${stem}BreakEvenMinutes`)).toBe(m.breakEvenMinutes === null ? '' : String(m.breakEvenMinutes));
       }
       // Warnings hold commas and semicolons: they come back whole through the quoting.
@@ -261,7 +290,37 @@ describe('npm run cost on the committed stacks', () => {
     }
   });
 
+  it('--local llm shows each stack with its hosted models and with the local LLM: totals, GPUs and the break-even', () => {
+    const r = cost('--stacks', 'large', '--local', 'llm', '--format', 'json');
+    expect(r.code, r.stderr).toBe(0);
+    const [hosted, local] = z.object({ stacks: z.array(stackReportContract) }).parse(JSON.parse(r.stdout)).stacks;
+    expect([hosted!.stack, local!.stack]).toEqual(['large', 'large+local-llm']);
+    // The hosted stack runs no GPU; the local one prices its GPUs as infrastructure, never at $0.
+    expect(hosted!.inference).toEqual({});
+    expect(hosted!.cost.inference).toEqual([]);
+    const gpuLines = local!.cost.lines.filter((l) => /GPU \(local LLM/.test(l.item));
+    expect(gpuLines).toHaveLength(1);
+    expect(gpuLines[0]!.monthlyUsd).toBeGreaterThan(0);
+    expect(local!.cost.infraMonthlyUsd).toBeGreaterThan(hosted!.cost.infraMonthlyUsd + gpuLines[0]!.monthlyUsd - 1e-6);
+    // Its tokens cost nothing per token: the providers fall by what gpt-4o-mini billed for them.
+    const [llm] = local!.cost.inference;
+    expect(llm).toMatchObject({ modality: 'llm', hosted: 'gpt-4o-mini', instanceType: 'g6.xlarge', gpus: local!.inference.llm!.gpus });
+    expect(hosted!.cost.providersMonthlyUsd - local!.cost.providersMonthlyUsd).toBeCloseTo(llm!.hostedMonthlyUsd, 6);
+    // The table shows both totals side by side, and the break-even of the local LLM.
+    const table = cost('--stacks', 'large', '--local', 'llm');
+    expect(table.code, table.stderr).toBe(0);
+    const row = (label: string) => table.stdout.split('\n').find((l) => l.trimStart().startsWith(label))!;
+    expect(table.stdout.split('\n')[0]!.trim().split(/\s+/)).toEqual(['large', 'large+local-llm']);
+    expect(row('Total $/month')).toContain(`$${Math.round(hosted!.cost.monthlyUsd).toLocaleString('en-US')}`);
+    expect(row('Total $/month')).toContain(`$${Math.round(local!.cost.monthlyUsd).toLocaleString('en-US')}`);
+    expect(row('Local LLM cheaper from (break-even)')).toMatch(llm!.breakEvenMinutes === null ? /never$/ : new RegExp(`${llm!.breakEvenMinutes.toLocaleString('en-US')} min$`));
+    // Local costs more at this volume: the report says so.
+    if (llm!.localCostsMore) expect(local!.warnings.some((w) => w.startsWith('the local LLM'))).toBe(true);
+  });
+
   it.each([
+    [['--local', 'gpu'], /^cost: --local "gpu": unknown model "gpu"; allowed: llm, stt, tts \(comma-separated\)$/],
+    [['--local', ','], /^cost: --local ",": name at least one model to run locally/],
     [['--bogus'], /^cost: Unknown option '--bogus'/],
     [['--format', 'xml'], /^cost: --format "xml": unknown format; allowed: table, csv, json, markdown, html$/],
     [['--format'], /^cost: Option '-f, --format <value>' argument missing/],

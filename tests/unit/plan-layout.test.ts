@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { parseStackConfig } from '../../components/config.js';
+import { awsLayout } from '../../components/aws/layout.js';
+import { AWS_MAX_DRAIN_SECONDS, parseStackConfig } from '../../components/config.js';
 import {
+  AGENT_CPU_TARGET_PERCENT,
   AGENT_SHUTDOWN_MARGIN_SECONDS,
   allocatable,
+  LIVEKIT_CPU_TARGET_PERCENT,
   backlogPerWorkerTarget,
   MAX_CALL_SECONDS,
   NODE_RESERVED,
@@ -49,24 +52,40 @@ describe('layout on AWS (what the AWS components read in place of the tier name)
   });
 
   it.each([5_000, 15_000, 24_999, 25_000, 50_000, 100_000, 100_001, 250_000, 1_000_000])(
-    'gives the AWS components what they derive from the tier name today (%i minutes)',
+    'awsLayout gives the AWS components what the tier used to decide (%i minutes)',
     (minutes) => {
-      const { tier, layout, agents } = aws(minutes);
-      const livekitMachine = layout.machines[0]!;
-      // components/aws/voice-stack.ts, each tier expression and the layout field that replaces it:
-      expect(layout.tls.signalling === 'node-proxy' ? 'caddy' : 'nlb').toBe(tier === 'small' ? 'caddy' : 'nlb');
-      expect(layout.machines.some((m) => m.name === 'agents')).toBe(tier !== 'small');
-      expect(layout.machines.some((m) => m.name === 'agents')).toBe(!agents.colocatedWithLivekit);
-      expect(layout.redis.placement === 'managed' ? 'managed' : layout.redis.reachedFrom === 'node' ? 'node-loopback' : 'node-shared').toBe(
-        tier === 'small' ? 'node-loopback' : tier === 'mid' ? 'node-shared' : 'managed',
+      const plan = aws(minutes);
+      const view = awsLayout(plan.layout);
+      const byTier = { small: 0, mid: 1, large: 2 }[plan.tier];
+      expect(view.tlsTerminator).toBe(['caddy', 'nlb', 'nlb'][byTier]);
+      expect(view.agentFleet).toBe(!plan.agents.colocatedWithLivekit);
+      expect(view.redis).toBe(['node-loopback', 'node-shared', 'managed'][byTier]);
+      expect(view.redisAuth).toBe(byTier > 0);
+      expect(view.singleLivekitNode).toBe(byTier < 2);
+      expect(view.livekitNodeRole).toBe(['small', 'livekit-mid', 'livekit-large'][byTier]);
+      expect(view.livekitCpuLabel).toBe(['the box', 'LiveKit node', 'LiveKit nodes'][byTier]);
+      expect(view.agentScaling).toEqual(
+        byTier === 0
+          ? null
+          : { backlogPerInstance: backlogPerWorkerTarget({ ...plan.assumptions, sessionsPerWorker: plan.agents.sessionsPerWorker }), cpuPercent: AGENT_CPU_TARGET_PERCENT },
       );
-      expect(layout.redis.auth).toBe(tier !== 'small');
-      expect(layout.tls.signalling === 'load-balancer').toBe(tier !== 'small');
-      expect(layout.autoscaling.some((a) => a.role === 'livekit')).toBe(tier === 'large');
-      const nodeRole = livekitMachine.roles.includes('agent') ? 'small' : livekitMachine.roles.includes('redis') ? 'livekit-mid' : 'livekit-large';
-      expect(nodeRole).toBe(tier === 'small' ? 'small' : tier === 'mid' ? 'livekit-mid' : 'livekit-large');
+      expect(view.livekitCpuPercent).toBe(byTier === 2 ? LIVEKIT_CPU_TARGET_PERCENT : null);
     },
   );
+
+  it('the drain on AWS is aws.drainSeconds (default: the longest one termination hook holds)', () => {
+    expect(aws(50_000).layout.drain).toEqual({ agentSeconds: AWS_MAX_DRAIN_SECONDS, livekitSeconds: AWS_MAX_DRAIN_SECONDS });
+    expect(aws(50_000, { aws: { drainSeconds: 900 } }).layout.drain).toEqual({ agentSeconds: 900, livekitSeconds: 900 });
+  });
+
+  it('awsLayout refuses a layout AWS cannot build', () => {
+    expect(() => awsLayout(k8s(50_000, { domain: 'voice.example.com', tls: { secretName: 'tls' }, agentImage: 'r/a:1', nodeCidrs: ['10.0.0.0/16'] }).layout)).toThrow(/Kubernetes layout/);
+    const layout = aws(250_000).layout;
+    expect(() => awsLayout({ ...layout, autoscaling: layout.autoscaling.map((a) => ({ ...a, signals: a.signals.filter((sig) => sig.metric !== 'queue-waiting') })) })).toThrow(
+      /queue backlog and CPU/,
+    );
+    expect(() => awsLayout({ ...layout, redis: { ...layout.redis, placement: 'in-cluster' } })).toThrow(/not "in-cluster"/);
+  });
 
   it('the backlog target is what one worker starts within the acceptable wait', () => {
     // 25 sessions, 5-minute calls: 25 / 300 s = 1/12 call per second; 5 s of wait -> 0.42 waiting calls.

@@ -138,11 +138,21 @@ describe('planDeployment', () => {
     expect(output).toBeLessThanOrEqual(750);
   });
 
-  it('TTS characters exclude the cached share', () => {
-    const usage = expectedUsagePerCall(parseStackConfig({ monthlyMinutes: 10_000, usage: { ttsCacheHitRatio: 0.25 } }));
+  it('TTS characters exclude the cached share when the image carries a phrase cache', () => {
+    const usage = expectedUsagePerCall(parseStackConfig({ monthlyMinutes: 10_000, usage: { ttsCacheHitRatio: 0.25, phraseCacheDeployed: true } }));
     const spoken = 4 * 0.45 * 150 * 5.7;
     expect(usage.ttsCharacters).toBeCloseTo(spoken * 0.75, 9);
     expect(usage.cachedTtsCharacters).toBeCloseTo(spoken * 0.25, 9);
+  });
+
+  it('counts no phrase-cache hits until the deploy carries a cache, and says so', () => {
+    const config = { monthlyMinutes: 10_000, usage: { ttsCacheHitRatio: 0.25 } };
+    const usage = expectedUsagePerCall(parseStackConfig(config));
+    expect(usage.ttsCharacters).toBeCloseTo(4 * 0.45 * 150 * 5.7, 9);
+    expect(usage.cachedTtsCharacters).toBe(0);
+    expect(plan(config).warnings.find((w) => w.includes('phrase-cache'))).toMatch(/counts no phrase-cache hits \(usage\.ttsCacheHitRatio 0\.25 is not applied\).*usage\.phraseCacheDeployed: true/);
+    // Declared deployed: counted, and no warning.
+    expect(plan({ ...config, usage: { ...config.usage, phraseCacheDeployed: 'true' } }).warnings.some((w) => w.includes('phrase-cache'))).toBe(false);
   });
 
   it('LLM rate limits at spike concurrency, with a warning at 100 concurrent calls', () => {

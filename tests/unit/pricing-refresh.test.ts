@@ -187,9 +187,9 @@ describe('npm run pricing:refresh (injected client)', () => {
     expect(h.client.close).toHaveBeenCalledOnce();
     expect(h.out.join('')).toMatch(/^catalog key\s+previous \$\s+previous date\s+refreshed \$\s+change\n/);
     expect(h.out.join('')).toMatch(/^aws\.ec2\.c7i\.xlarge\s+0\.1785\s+\S+\s+0\.1785\s+-$/m);
-    // Every AWS entry the catalog prices from the API: 15 EC2 types, 3 ElastiCache nodes, NLB hour and NLCU.
+    // Every AWS entry the catalog prices from the API: 15 EC2 types, 7 GPU types, 3 ElastiCache nodes, NLB hour and NLCU.
     const refreshable = Object.keys(DEFAULT_CATALOG).filter((k) => /^aws\.(ec2|elasticache\.cache)\.|^aws\.nlb\./.test(k)).length;
-    expect(refreshable).toBe(20);
+    expect(refreshable).toBe(27);
     expect(h.err.join('')).toMatch(new RegExp(`wrote ${refreshable} prices \\(0 changed\\) dated 2026-11-25 to common/src/aws-prices\\.ts`));
 
     const dir = mkdtempSync(join(tmpdir(), 'aws-prices-'));

@@ -28,12 +28,25 @@ export async function signWebhook(body: string, options: SignOptions): Promise<s
 
 let seq = 0;
 
-/** A protojson WebhookEvent body, as LiveKit sends it (camelCase fields, enums by name). */
-export function webhookBody(event: 'participant_joined' | 'room_finished' | 'room_started', room: string, participant?: { kind?: string; identity?: string }): string {
+/** The sid webhookBody gives a room when none is given: one session per room name. */
+export function defaultRoomSid(room: string): string {
+  return `RM_${createHash('sha256').update(room).digest('hex').slice(0, 12)}`;
+}
+
+/**
+ * A protojson WebhookEvent body, as LiveKit sends it (camelCase fields, enums by name). For tests
+ * that post webhooks by hand; the fake LiveKit sends its own.
+ */
+export function webhookBody(
+  event: 'participant_joined' | 'room_finished' | 'room_started',
+  room: string,
+  participant?: { kind?: string; identity?: string },
+  sid = defaultRoomSid(room),
+): string {
   seq++;
   const body: Record<string, unknown> = {
     event,
-    room: { sid: `RM_${Buffer.from(room).toString('hex').slice(0, 12)}`, name: room, emptyTimeout: 300, creationTime: '1700000000' },
+    room: { sid, name: room, emptyTimeout: 300, creationTime: '1700000000' },
     id: `EV_${process.pid}_${seq}`,
     createdAt: String(Math.floor(Date.now() / 1000)),
   };

@@ -2,13 +2,15 @@
  * Typed access to the call records and capacity bookkeeping in Redis (the Lua scripts in lua.ts).
  */
 import type { Redis } from 'ioredis';
-import { CALL_RECORD_TTL_SECONDS, queueKeys, type CallState, type QueueKeys } from './keys.js';
+import { CALL_RECORD_TTL_SECONDS, callIdForSession, queueKeys, type CallState, type QueueKeys } from './keys.js';
 import {
   ABORT_DISPATCH,
   ADMIT,
   BEGIN_DISPATCH,
+  CLAIM_ROOM,
   DEAD_LETTER,
   FINISH,
+  FINISH_GONE,
   LEAVE_LINE,
   MARK_DISPATCHED,
   REAP,
@@ -43,7 +45,12 @@ export interface FinishResult {
   callId: string;
   previousState: string;
   freedCapacity: boolean;
+  /** A POST /v1/calls call of the room finished with the session. */
+  apiCallId?: string;
 }
+
+/** A finished session with no call yet is remembered this long (a late participant_joined is not dispatched). */
+export const TOMBSTONE_TTL_SECONDS = 3600;
 
 export interface CapacityStats {
   active: number;
@@ -95,23 +102,31 @@ export class CallStore {
     }
   }
 
-  /** Returns 'dispatched', or the state that won the race (e.g. 'finished'). */
-  async markDispatched(callId: string, dispatchId: string): Promise<string> {
-    return (await MARK_DISPATCHED.run(this.redis, [this.keys.active], [this.prefix, callId, dispatchId])) as string;
+  /** Returns 'dispatched', or the state that won the race (e.g. 'finished'). Binds the room session when its sid is known. */
+  async markDispatched(callId: string, dispatchId: string, roomSid = ''): Promise<string> {
+    return (await MARK_DISPATCHED.run(this.redis, [this.keys.active], [this.prefix, callId, dispatchId, roomSid, CALL_RECORD_TTL_SECONDS])) as string;
   }
 
   async abortDispatch(callId: string, token: string): Promise<string> {
     return (await ABORT_DISPATCH.run(this.redis, [this.keys.active], [this.prefix, callId, token, this.keys.freedChannel])) as string;
   }
 
-  async finish(room: string, derivedCallId: string): Promise<FinishResult> {
+  /** room_finished of a room session. */
+  async finish(room: string, sid: string): Promise<FinishResult> {
     const k = this.keys;
-    const [callId, previousState, freed] = (await FINISH.run(
+    const [callId, previousState, freed, apiCallId] = (await FINISH.run(
       this.redis,
       [k.active, k.line, k.lineSeen],
-      [this.prefix, room, derivedCallId, CALL_RECORD_TTL_SECONDS, k.freedChannel],
-    )) as [string, string, string];
-    return { callId, previousState, freedCapacity: freed === '1' };
+      [this.prefix, room, sid, callIdForSession(sid), CALL_RECORD_TTL_SECONDS, k.freedChannel, TOMBSTONE_TTL_SECONDS],
+    )) as [string, string, string, string];
+    const result: FinishResult = { callId, previousState, freedCapacity: freed === '1' };
+    if (apiCallId) result.apiCallId = apiCallId;
+    return result;
+  }
+
+  /** The sweep found the room of a dispatched call gone. Returns the previous state ('dispatched' when it was finished now). */
+  async finishGone(callId: string): Promise<string> {
+    return (await FINISH_GONE.run(this.redis, [this.keys.active], [this.prefix, callId, CALL_RECORD_TTL_SECONDS, this.keys.freedChannel])) as string;
   }
 
   /** 'new' when this call just became a dead letter; otherwise the state that prevented it. */
@@ -155,10 +170,10 @@ export class CallStore {
     return (await this.redis.hgetall(this.keys.call(callId))) as Partial<Record<string, string>> & { state?: CallState };
   }
 
-  /** Claims the room for callId unless another call owns it; returns the owner (callId when new). */
+  /** POST /v1/calls: claims the room name for callId unless a live call owns it; returns the owner (callId when claimed). */
   async claimRoom(room: string, callId: string): Promise<{ owner: string; isNew: boolean }> {
-    const previous = (await this.redis.call('SET', this.keys.room(room), callId, 'NX', 'GET', 'EX', CALL_RECORD_TTL_SECONDS)) as string | null;
-    return previous === null ? { owner: callId, isNew: true } : { owner: previous, isNew: false };
+    const [owner, isNew] = (await CLAIM_ROOM.run(this.redis, [], [this.prefix, room, callId, CALL_RECORD_TTL_SECONDS])) as [string, string];
+    return { owner, isNew: isNew === '1' };
   }
 
   async publishFreed(): Promise<void> {

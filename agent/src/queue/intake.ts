@@ -8,17 +8,18 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
-import { WebhookReceiver } from 'livekit-server-sdk';
 import { z } from 'zod';
 import type { IntakeConfig } from '../config.js';
 import { createLogger, errorMessage, type Logger } from '../log.js';
 import { checkRedisDurability, createProducerConnection, quitQuietly, redactRedisUrl } from '../redis.js';
 import { QueueMetrics, type CallSource } from '../telemetry/metrics.js';
 import { CallStore } from './call-store.js';
+import { enqueueSessionCall } from './enqueue.js';
 import { classifyWebhook } from './events.js';
 import { callJobOptions, nowUs, openCallQueues, type CallJobData } from './jobs.js';
 import { callIdForRoom, isValidCallId, MAX_ROOM_NAME_LENGTH } from './keys.js';
 import { readQueueStats } from './stats.js';
+import { WebhookAuthError, WebhookBodyError, WebhookVerifier } from './webhook-verify.js';
 
 /** Webhook and API bodies are small; anything bigger is refused before it is read. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -107,23 +108,16 @@ export async function startIntake(config: IntakeConfig, deps: IntakeDeps = {}): 
   const store = new CallStore(redis, config.redis.prefix);
   const queues = openCallQueues(redis, config.redis.prefix);
   metrics.setStatsSource(() => readQueueStats(store, queues, config.fleetCapacity));
-  const receiver = new WebhookReceiver(config.livekit.apiKey, config.livekit.apiSecret);
+  const verifier = new WebhookVerifier(config.livekit.apiKey, config.livekit.apiSecret);
   const tokenDigest = sha256(config.token);
   let draining = false;
 
-  /** Stores the call; returns the call id that owns the room. */
-  async function enqueue(call: CallJobData, claimFirst: boolean): Promise<{ callId: string; isNew: boolean }> {
-    if (claimFirst) {
-      // A caller-chosen id: the room must not already belong to another call.
-      const claim = await store.claimRoom(call.room, call.callId);
-      if (claim.owner !== call.callId) return { callId: claim.owner, isNew: false };
-      await queues.calls.add('call', call, callJobOptions(config.calls, call.callId));
-      return { callId: call.callId, isNew: claim.isNew };
-    }
-    // The webhook path: both writes are idempotent, so send them together (one round trip). If
-    // another call owns the room, the job just added is recognised as a duplicate at admission.
-    const [claim] = await Promise.all([store.claimRoom(call.room, call.callId), queues.calls.add('call', call, callJobOptions(config.calls, call.callId))]);
-    return { callId: claim.owner, isNew: claim.isNew };
+  /** POST /v1/calls: stores the call unless another live call owns the room; returns the owner. */
+  async function enqueueApiCall(call: CallJobData): Promise<{ callId: string; isNew: boolean }> {
+    const claim = await store.claimRoom(call.room, call.callId);
+    if (claim.owner !== call.callId) return { callId: claim.owner, isNew: false };
+    await queues.calls.add('call', call, callJobOptions(config.calls, call.callId));
+    return { callId: call.callId, isNew: claim.isNew };
   }
 
   function counted(source: CallSource, result: { isNew: boolean }) {
@@ -134,27 +128,20 @@ export async function startIntake(config: IntakeConfig, deps: IntakeDeps = {}): 
     const body = await readBody(req, BODY_LIMIT_BYTES);
     let event;
     try {
-      event = await receiver.receive(body, req.headers.authorization);
+      event = await verifier.receive(body, req.headers.authorization);
     } catch (err) {
-      // receive() verifies first (signature, expiry, body hash), then parses: a parse error means
-      // a correctly signed body that is not an event. Anything else is an authentication failure.
-      if (err instanceof SyntaxError || errorMessage(err).startsWith('cannot decode')) {
-        throw new HttpError(400, 'body is not a LiveKit webhook event');
-      }
-      throw new HttpError(401, 'webhook signature rejected');
+      if (err instanceof WebhookBodyError) throw new HttpError(400, 'body is not a LiveKit webhook event');
+      if (err instanceof WebhookAuthError) throw new HttpError(401, 'webhook signature rejected');
+      throw err;
     }
     const action = classifyWebhook(event);
     if (action.kind === 'ignore') return [200, { ignored: action.reason }];
-    const callId = callIdForRoom(action.room);
     if (action.kind === 'finish') {
-      const finished = await store.finish(action.room, callId);
-      log.info('room finished', { callId: finished.callId, room: action.room, freedCapacity: finished.freedCapacity });
+      const finished = await store.finish(action.room, action.sid);
+      log.info('room finished', { callId: finished.callId, room: action.room, sid: action.sid, freedCapacity: finished.freedCapacity, apiCallId: finished.apiCallId });
       return [200, { callId: finished.callId, finished: true }];
     }
-    const result = await enqueue(
-      { callId, room: action.room, source: 'livekit', receivedAtUs: nowUs(), participantIdentity: action.participantIdentity },
-      false,
-    );
+    const result = await enqueueSessionCall(store, queues, config.calls, { room: action.room, sid: action.sid, participantIdentity: action.participantIdentity, source: 'livekit' });
     counted('livekit', result);
     return [200, { callId: result.callId, duplicate: !result.isNew }];
   }
@@ -180,7 +167,7 @@ export async function startIntake(config: IntakeConfig, deps: IntakeDeps = {}): 
     const call: CallJobData = { callId, room, source: 'api', receivedAtUs: nowUs() };
     if (useCase !== undefined) call.useCase = useCase;
     if (metadata !== undefined) call.metadata = metadata;
-    const result = await enqueue(call, parsed.data.callId !== undefined);
+    const result = await enqueueApiCall(call);
     if (result.callId !== callId) return [409, { error: `room ${room} already has call ${result.callId}`, callId: result.callId }];
     counted('api', result);
     return [202, { callId, duplicate: !result.isNew }];
@@ -240,7 +227,10 @@ export async function startIntake(config: IntakeConfig, deps: IntakeDeps = {}): 
           return;
         }
         if (isRedisUnavailable(err)) {
-          send(res, 503, { error: 'queue unavailable, retry' }, 'application/json', { 'retry-after': '1' });
+          // No Retry-After for LiveKit: its webhook client (go-retryablehttp) would wait that long
+          // between its four retries, instead of 1, 2, 4, 8 s, and give up after about 4 s, not 15.
+          const retryAfter: Record<string, string> = req.url?.startsWith('/webhooks/') ? {} : { 'retry-after': '1' };
+          send(res, 503, { error: 'queue unavailable, retry' }, 'application/json', retryAfter);
           return;
         }
         log.error('intake request failed', { path: req.url, error: errorMessage(err) });

@@ -10,6 +10,8 @@ import { CALLS_QUEUE, DEAD_LETTER_QUEUE } from './keys.js';
 export interface CallJobData {
   callId: string;
   room: string;
+  /** The room session (LiveKit webhook and sweep calls); API calls learn it when dispatched. */
+  roomSid?: string;
   source: CallSource;
   /** Intake time, microseconds since the epoch (strictly increasing per intake process): the call's place in line. */
   receivedAtUs: number;
@@ -22,7 +24,12 @@ export interface CallJobData {
   redriven?: number;
 }
 
-export type DeadLetterReason = 'dispatch-failed' | 'wait-timeout' | 'stalled';
+/**
+ * dispatch-failed: LiveKit refused or failed CreateDispatch; no-agent: dispatched, but no worker
+ * took the job within DISPATCH_CONFIRM_SECONDS, every attempt; wait-timeout: not admitted within
+ * CALL_MAX_WAIT_SECONDS; stalled: its job killed dispatchers five times.
+ */
+export type DeadLetterReason = 'dispatch-failed' | 'no-agent' | 'wait-timeout' | 'stalled';
 
 export interface DeadLetterData {
   callId: string;

@@ -29,10 +29,14 @@ export interface QueueKeys {
   fleetExpiry: string;
   /** Pub/sub channel: capacity was freed or grew; waiting dispatchers retry admission. */
   freedChannel: string;
-  /** HASH per call: state, room, timestamps, dispatch lease. */
+  /** HASH per call: state, room, room sid, timestamps, dispatch lease. */
   call(callId: string): string;
-  /** STRING room -> callId: the first call claiming a room owns it (one call per room). */
+  /** STRING room name -> callId of the POST /v1/calls call that claimed it (409 for another id while it lives). */
   room(room: string): string;
+  /** STRING room sid -> callId: the call of a room session (webhook calls, and API calls once dispatched). */
+  session(sid: string): string;
+  /** STRING: held by the dispatcher running the recovery sweep this round. */
+  sweepLock: string;
 }
 
 export function queueKeys(prefix: string): QueueKeys {
@@ -45,6 +49,8 @@ export function queueKeys(prefix: string): QueueKeys {
     freedChannel: `${prefix}:freed`,
     call: (callId) => `${prefix}:call:${callId}`,
     room: (room) => `${prefix}:room:${room}`,
+    session: (sid) => `${prefix}:session:${sid}`,
+    sweepLock: `${prefix}:sweep-lock`,
   };
 }
 
@@ -59,13 +65,23 @@ export function isValidCallId(callId: string): boolean {
 }
 
 /**
- * The call id of a room: readable (`room-` + the URI-encoded name, so ':' becomes %3A) and
- * deterministic, so every delivery of a webhook for the room lands on the same BullMQ job id.
+ * The call id of a POST /v1/calls call given without one: readable (`room-` + the URI-encoded
+ * name, so ':' becomes %3A) and deterministic, so a retried POST lands on the same BullMQ job id.
  */
 export function callIdForRoom(room: string): string {
   const encoded = encodeURIComponent(room);
   if (encoded.length <= 190) return `room-${encoded}`;
   return `room-h${createHash('sha256').update(room).digest('hex').slice(0, 40)}`;
+}
+
+/**
+ * The call id of a room session (a LiveKit webhook call): one call per `room.sid`, which LiveKit
+ * puts in every webhook. Room names repeat (SIP dispatch rules `direct`, `callee`, `individual`
+ * with no_randomness reuse them); sids never do. Deterministic, so every delivery of the session's
+ * webhook lands on the same BullMQ job id.
+ */
+export function callIdForSession(sid: string): string {
+  return `session-${encodeURIComponent(sid).slice(0, 180)}`;
 }
 
 /** Room names LiveKit accepts are short; bound what we store. */
@@ -74,8 +90,8 @@ export const MAX_ROOM_NAME_LENGTH = 256;
 /** The states a call record goes through (HASH field `state`). */
 export type CallState =
   | 'admitted' // holds capacity, not yet dispatched
-  | 'dispatching' // CreateDispatch in flight under a lease
-  | 'dispatched' // an agent is dispatched; holds capacity until room_finished
+  | 'dispatching' // LiveKit asked, CreateDispatch and the confirmation in flight under a lease
+  | 'dispatched' // an agent took the call (a job, or the agent in the room); holds capacity until room_finished
   | 'waiting' // a dispatch attempt failed; waiting for its retry
   | 'finished' // room_finished seen: over, capacity freed
   | 'dead' // dead-lettered

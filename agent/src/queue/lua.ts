@@ -37,6 +37,13 @@ local function nowMs()
 end
 `;
 
+/** States after which a call holds nothing and is never dispatched. */
+const IS_OVER = `
+local function isOver(state)
+  return state == 'finished' or state == 'dead' or state == 'expired' or state == 'duplicate'
+end
+`;
+
 // Heartbeats expire through a ZSET of deadlines (declared keys, unlike per-worker keys found by
 // SCAN, so this works on Redis Cluster too).
 const FLEET = `
@@ -64,6 +71,7 @@ end
 export const ADMIT = new LuaScript(
   'admit',
   NOW +
+    IS_OVER +
     FLEET +
     `
 local now = nowMs()
@@ -96,11 +104,11 @@ for i = 5, #ARGV, 4 do
     if state == 'finished' or state == 'dead' or state == 'expired' or state == 'duplicate' then
       code = state
     else
-      local roomKey = prefix .. ':room:' .. room
-      local owner = redis.call('GET', roomKey)
-      if not owner then
-        redis.call('SET', roomKey, callId, 'EX', roomTtl)
-      elseif owner ~= callId then
+      -- A room name claimed by a live POST /v1/calls call belongs to that call: a second call for
+      -- the same room would put a second agent in it. (Webhook calls are per session and claim
+      -- no name: a reused room name is a new call.)
+      local owner = redis.call('GET', prefix .. ':room:' .. room)
+      if owner and owner ~= callId and not isOver(redis.call('HGET', prefix .. ':call:' .. owner, 'state')) then
         redis.call('HSET', callKey, 'state', 'duplicate', 'room', room, 'owner', owner)
         redis.call('EXPIRE', callKey, roomTtl)
         code = 'duplicate'
@@ -162,7 +170,11 @@ return {'go', tostring(attempts)}
 `,
 );
 
-/** KEYS: active. ARGV: prefix, callId, dispatchId. Returns the resulting state. */
+/**
+ * An agent took the call. KEYS: active. ARGV: prefix, callId, dispatchId, room sid ('' unknown),
+ * record TTL s. Binds the room session to the call (room_finished of that sid finishes it).
+ * Returns the resulting state.
+ */
 export const MARK_DISPATCHED = new LuaScript(
   'mark-dispatched',
   NOW +
@@ -172,6 +184,10 @@ local state = redis.call('HGET', callKey, 'state')
 if (state == 'dispatching' or state == 'admitted') and redis.call('ZSCORE', KEYS[1], ARGV[2]) then
   redis.call('HSET', callKey, 'state', 'dispatched', 'dispatchId', ARGV[3], 'dispatchedAtMs', nowMs())
   redis.call('HDEL', callKey, 'dispatchToken', 'leaseUntilMs')
+  if ARGV[4] ~= '' then
+    redis.call('HSET', callKey, 'sid', ARGV[4])
+    redis.call('SET', ARGV[1] .. ':session:' .. ARGV[4], ARGV[2], 'NX', 'EX', tonumber(ARGV[5]))
+  end
   return 'dispatched'
 end
 return state or ''
@@ -195,37 +211,87 @@ return state or ''
 );
 
 /**
- * room_finished. KEYS: active, line, lineSeen.
- * ARGV: prefix, room, callId derived from the room, record TTL s, channel.
- * Returns {callId, previous state, freed 0|1}. With no call for the room yet, leaves a short-lived
- * tombstone so a late participant_joined for the finished room is not dispatched.
+ * room_finished of one room session. KEYS: active, line, lineSeen.
+ * ARGV: prefix, room, sid, the session's derived call id, record TTL s, channel, tombstone TTL s.
+ * Finishes the session's call (the one bound to the sid, else the derived webhook call id) and
+ * the POST /v1/calls call that claimed the room name if it belongs to this session or to none
+ * yet. With no call for the session yet, the finished record is a tombstone: a late
+ * participant_joined for this sid is not dispatched.
+ * Returns {callId, previous state, freed 0|1, the API call also finished or ''}.
  */
 export const FINISH = new LuaScript(
   'finish',
   NOW +
+    IS_OVER +
     `
 local now = nowMs()
-local prefix = ARGV[1]
-local roomKey = prefix .. ':room:' .. ARGV[2]
-local ttl = tonumber(ARGV[4])
-local callId = redis.call('GET', roomKey)
-if not callId then
-  callId = ARGV[3]
-  ttl = math.min(ttl, 3600)
-  redis.call('SET', roomKey, callId, 'EX', ttl)
+local prefix, room, sid = ARGV[1], ARGV[2], ARGV[3]
+local ttl = tonumber(ARGV[5])
+local freed = 0
+local function finishCall(callId, recordTtl)
+  local callKey = prefix .. ':call:' .. callId
+  local prev = redis.call('HGET', callKey, 'state')
+  if prev ~= 'duplicate' then
+    redis.call('HSET', callKey, 'state', 'finished', 'finishedAtMs', now, 'room', room)
+    redis.call('HDEL', callKey, 'dispatchToken', 'leaseUntilMs')
+  end
+  redis.call('EXPIRE', callKey, recordTtl)
+  freed = freed + redis.call('ZREM', KEYS[1], callId)
+  redis.call('ZREM', KEYS[2], callId)
+  redis.call('HDEL', KEYS[3], callId)
+  return prev
 end
-local callKey = prefix .. ':call:' .. callId
-local prev = redis.call('HGET', callKey, 'state')
-if prev ~= 'duplicate' then
-  redis.call('HSET', callKey, 'state', 'finished', 'finishedAtMs', now, 'room', ARGV[2])
-  redis.call('HDEL', callKey, 'dispatchToken', 'leaseUntilMs')
+local callId = redis.call('GET', prefix .. ':session:' .. sid) or ARGV[4]
+local known = redis.call('EXISTS', prefix .. ':call:' .. callId) == 1
+local prev = finishCall(callId, known and ttl or tonumber(ARGV[7]))
+local apiCall = ''
+local owner = redis.call('GET', prefix .. ':room:' .. room)
+if owner and owner ~= callId then
+  local ownerKey = prefix .. ':call:' .. owner
+  local ownerSid = redis.call('HGET', ownerKey, 'sid')
+  if not isOver(redis.call('HGET', ownerKey, 'state')) and (not ownerSid or ownerSid == sid) then
+    finishCall(owner, ttl)
+    apiCall = owner
+  end
 end
-redis.call('EXPIRE', callKey, ttl)
-local freed = redis.call('ZREM', KEYS[1], callId)
-redis.call('ZREM', KEYS[2], callId)
-redis.call('HDEL', KEYS[3], callId)
-if freed == 1 then redis.call('PUBLISH', ARGV[5], 'freed') end
-return {callId, prev or '', tostring(freed)}
+if freed > 0 then redis.call('PUBLISH', ARGV[6], 'freed') end
+return {callId, prev or '', tostring(math.min(freed, 1)), apiCall}
+`,
+);
+
+/**
+ * The recovery sweep found the room of a dispatched call gone (room_finished lost).
+ * KEYS: active. ARGV: prefix, callId, record TTL s, channel. Returns the previous state; only a
+ * dispatched call is finished.
+ */
+export const FINISH_GONE = new LuaScript(
+  'finish-gone',
+  NOW +
+    `
+local callKey = ARGV[1] .. ':call:' .. ARGV[2]
+local state = redis.call('HGET', callKey, 'state')
+if state ~= 'dispatched' then return state or '' end
+redis.call('HSET', callKey, 'state', 'finished', 'finishedAtMs', nowMs(), 'finishedBy', 'sweep')
+redis.call('EXPIRE', callKey, tonumber(ARGV[3]))
+if redis.call('ZREM', KEYS[1], ARGV[2]) == 1 then redis.call('PUBLISH', ARGV[4], 'freed') end
+return state
+`,
+);
+
+/**
+ * POST /v1/calls: claim the room name for callId unless a live call owns it (an owner that is
+ * over gives the name up). ARGV: prefix, room, callId, TTL s. Returns {owner, 1 if newly claimed}.
+ */
+export const CLAIM_ROOM = new LuaScript(
+  'claim-room',
+  IS_OVER +
+    `
+local roomKey = ARGV[1] .. ':room:' .. ARGV[2]
+local owner = redis.call('GET', roomKey)
+if owner == ARGV[3] then return {owner, '0'} end
+if owner and not isOver(redis.call('HGET', ARGV[1] .. ':call:' .. owner, 'state')) then return {owner, '0'} end
+redis.call('SET', roomKey, ARGV[3], 'EX', tonumber(ARGV[4]))
+return {ARGV[3], '1'}
 `,
 );
 

@@ -22,14 +22,20 @@ export interface QueueStats {
   deadLetters: number;
 }
 
-export type CallSource = 'livekit' | 'api';
+/** livekit: a webhook; api: POST /v1/calls; sweep: the recovery sweep found a caller whose webhook was lost. */
+export type CallSource = 'livekit' | 'api' | 'sweep';
 
 export interface EmfSnapshot {
   callsReceived: number;
   deadLettered: number;
+  callsRecovered: number;
   queueWaitSeconds: number[];
   dispatchLatencySeconds: number[];
+  agentJoinSeconds: number[];
 }
+
+/** Why the recovery sweep fixed a call. */
+export type RecoveryReason = 'missed-join' | 'room-gone';
 
 /** At most this many samples per interval go to CloudWatch (reservoir-sampled beyond it). */
 const EMF_SAMPLE_LIMIT = 1000;
@@ -59,10 +65,12 @@ export class QueueMetrics {
   private readonly deadLetteredTotal: Counter<'reason'>;
   private readonly queueWait: Histogram;
   private readonly dispatchLatency: Histogram;
+  private readonly agentJoin: Histogram;
+  private readonly recovered: Counter<'reason'>;
   private statsReader?: () => Promise<QueueStats>;
   private statsCache?: { at: number; value: Promise<QueueStats> };
   private lastStats?: QueueStats;
-  private emf = { callsReceived: 0, deadLettered: 0, queueWait: new Reservoir(), dispatchLatency: new Reservoir() };
+  private emf = { callsReceived: 0, deadLettered: 0, callsRecovered: 0, queueWait: new Reservoir(), dispatchLatency: new Reservoir(), agentJoin: new Reservoir() };
 
   constructor(options: { registry?: Registry; processMetrics?: boolean } = {}) {
     this.registry = options.registry ?? new Registry();
@@ -87,6 +95,13 @@ export class QueueMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: r,
     });
+    this.agentJoin = new Histogram({
+      name: METRICS.agentJoin.prometheus,
+      help: METRICS.agentJoin.help,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: r,
+    });
+    this.recovered = new Counter({ name: METRICS.callsRecovered.prometheus, help: METRICS.callsRecovered.help, labelNames: ['reason'], registers: r });
     const readForScrape = () => this.readStatsForScrape();
     const make = (def: { prometheus: string; help: string }, pick: (s: QueueStats) => number) =>
       new Gauge({
@@ -149,15 +164,29 @@ export class QueueMetrics {
     this.emf.dispatchLatency.add(sample.latencySeconds);
   }
 
+  /** An agent took a dispatched call, this long after CreateDispatch answered. */
+  agentJoined(seconds: number): void {
+    this.agentJoin.observe(seconds);
+    this.emf.agentJoin.add(seconds);
+  }
+
+  callRecovered(reason: RecoveryReason): void {
+    this.recovered.inc({ reason });
+    this.emf.callsRecovered++;
+  }
+
   takeEmfSnapshot(): EmfSnapshot {
     const snapshot = {
       callsReceived: this.emf.callsReceived,
       deadLettered: this.emf.deadLettered,
+      callsRecovered: this.emf.callsRecovered,
       queueWaitSeconds: this.emf.queueWait.take(),
       dispatchLatencySeconds: this.emf.dispatchLatency.take(),
+      agentJoinSeconds: this.emf.agentJoin.take(),
     };
     this.emf.callsReceived = 0;
     this.emf.deadLettered = 0;
+    this.emf.callsRecovered = 0;
     return snapshot;
   }
 }
@@ -187,6 +216,8 @@ export function startEmfReporter(options: EmfReporterOptions): EmfReporter {
       { metric: METRICS.deadLettered, value: snapshot.deadLettered },
       { metric: METRICS.queueWait, value: snapshot.queueWaitSeconds },
       { metric: METRICS.dispatchLatency, value: snapshot.dispatchLatencySeconds },
+      { metric: METRICS.callsRecovered, value: snapshot.callsRecovered },
+      { metric: METRICS.agentJoin, value: snapshot.agentJoinSeconds },
     ];
     try {
       const stats = await options.metrics.readStats();

@@ -5,7 +5,13 @@
  * LLM routing (reference article, "LLM inference at scale"): routine agents run on a local
  * OpenAI-compatible model (LOCAL_LLM_URL: vLLM, Ollama, ...) behind an llm.FallbackAdapter that
  * falls back to the hosted routine model when the local one fails or is slow to answer; complex
- * agents run on the stronger hosted model (gpt-4o by default).
+ * agents run on the stronger hosted model (gpt-4o by default). LOCAL_LLM_PARALLEL_TOOL_CALLS=false
+ * for a model that cannot emit several tool calls in a turn (Llama 3 with vLLM's llama3_json).
+ *
+ * Local speech (the stack's own servers, components/inference): LOCAL_STT_URL (an OpenAI-compatible
+ * /v1/audio/transcriptions, e.g. speaches) and LOCAL_TTS_URL (/v1/audio/speech, 24 kHz PCM, e.g.
+ * Kokoro-FastAPI), each through the OpenAI plugin's base URL, first in a fallback adapter whose
+ * next entry is the hosted provider. The local STT is not streamed: the VAD cuts each utterance.
  *
  * Costs are priced with the shared catalog, so every provider maps to a catalog name here.
  */
@@ -29,16 +35,41 @@ export interface TtsSettings {
   apiKey: string;
 }
 
+/** A local OpenAI-compatible speech server (LOCAL_STT_URL / LOCAL_TTS_URL). */
+export interface LocalSpeechSettings {
+  url: string;
+  model: string;
+  apiKey: string;
+}
+
 export interface ProviderSettings {
-  stt: { model: string; language: string; apiKey: string; fallback?: { provider: 'openai'; apiKey: string } };
+  stt: {
+    model: string;
+    language: string;
+    apiKey: string;
+    fallback?: { provider: 'openai'; apiKey: string };
+    /** Present when LOCAL_STT_URL is set: tried first, the hosted STT behind it. */
+    local?: LocalSpeechSettings;
+  };
   llm: {
     routine: LlmModel;
     complex: LlmModel;
     openaiApiKey: string;
     /** Present when LOCAL_LLM_URL is set. */
-    local?: { url: string; model: string; apiKey: string; timeoutSeconds: number };
+    local?: {
+      url: string;
+      model: string;
+      apiKey: string;
+      timeoutSeconds: number;
+      /** false where the model cannot emit several tool calls in one turn (LOCAL_LLM_PARALLEL_TOOL_CALLS); unset: the plugin's default (true). */
+      parallelToolCalls?: boolean;
+    };
   };
-  tts: TtsSettings & { fallback?: TtsSettings };
+  tts: TtsSettings & {
+    fallback?: TtsSettings;
+    /** Present when LOCAL_TTS_URL is set: tried first, the hosted TTS behind it. */
+    local?: LocalSpeechSettings & { voice: string };
+  };
   turnDetection: 'vad' | 'stt';
   /** Catalog names the call cost is priced with. */
   choice: ProviderChoice;
@@ -97,17 +128,61 @@ export function resolveTtsSettings(spec: ProvidersSpec, env: Env): TtsSettings &
   return { ...primary, ...(ttsFallback ? { fallback: ttsFallback } : {}) };
 }
 
+function baseUrl(env: Env, name: string): string | undefined {
+  const url = value(env, name);
+  if (url !== undefined && !/^https?:\/\/[^\s]+$/.test(url)) {
+    throw new ConfigError(name, `${name}=${JSON.stringify(url)} is invalid: must be the http(s) base URL of an OpenAI-compatible API, e.g. http://vllm:8000/v1`);
+  }
+  return url;
+}
+
+/** A variable that must be set when another is (LOCAL_STT_MODEL with LOCAL_STT_URL). */
+function requiredWith(env: Env, name: string, withName: string, what: string): string {
+  const v = value(env, name);
+  if (!v) throw new ConfigError(name, `${name} is required with ${withName}: ${what}`);
+  return v;
+}
+
+/** The local speech servers, when their URLs are set (no key: the stack's servers take none). */
+function localSpeech(env: Env): { stt?: LocalSpeechSettings; tts?: LocalSpeechSettings & { voice: string } } {
+  const sttUrl = baseUrl(env, 'LOCAL_STT_URL');
+  const ttsUrl = baseUrl(env, 'LOCAL_TTS_URL');
+  return {
+    ...(sttUrl
+      ? { stt: { url: sttUrl, model: requiredWith(env, 'LOCAL_STT_MODEL', 'LOCAL_STT_URL', 'the model the server transcribes with, e.g. deepdml/faster-whisper-large-v3-turbo-ct2'), apiKey: value(env, 'LOCAL_STT_API_KEY') ?? 'local' } }
+      : {}),
+    ...(ttsUrl
+      ? {
+          tts: {
+            url: ttsUrl,
+            model: requiredWith(env, 'LOCAL_TTS_MODEL', 'LOCAL_TTS_URL', 'the server\'s model name, e.g. kokoro'),
+            voice: requiredWith(env, 'LOCAL_TTS_VOICE', 'LOCAL_TTS_URL', 'a voice of the server, e.g. af_heart'),
+            apiKey: value(env, 'LOCAL_TTS_API_KEY') ?? 'local',
+          },
+        }
+      : {}),
+  };
+}
+
+function parallelToolCalls(env: Env): boolean | undefined {
+  const raw = value(env, 'LOCAL_LLM_PARALLEL_TOOL_CALLS');
+  if (raw === undefined) return undefined;
+  if (raw !== 'true' && raw !== 'false') {
+    throw new ConfigError('LOCAL_LLM_PARALLEL_TOOL_CALLS', `LOCAL_LLM_PARALLEL_TOOL_CALLS=${JSON.stringify(raw)} is invalid: must be true or false (false for a model that cannot emit several tool calls in a turn, e.g. Llama 3)`);
+  }
+  return raw === 'true';
+}
+
 /**
  * Resolves the providers section of the spec with the environment. Keys come from the
  * environment only; a missing key is a ConfigError naming the variable (never its value).
  */
 export function resolveProviderSettings(spec: ProvidersSpec, env: Env): ProviderSettings {
   const openaiApiKey = requireKey(env, 'OPENAI_API_KEY', 'for the hosted OpenAI models');
-  const localUrl = value(env, 'LOCAL_LLM_URL');
-  if (localUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(localUrl)) {
-    throw new ConfigError('LOCAL_LLM_URL', `LOCAL_LLM_URL=${JSON.stringify(localUrl)} is invalid: must be the http(s) base URL of an OpenAI-compatible API, e.g. http://vllm:8000/v1`);
-  }
-  const tts = resolveTtsSettings(spec, env);
+  const localUrl = baseUrl(env, 'LOCAL_LLM_URL');
+  const parallel = parallelToolCalls(env);
+  const speech = localSpeech(env);
+  const tts = { ...resolveTtsSettings(spec, env), ...(speech.tts ? { local: speech.tts } : {}) };
   const turnDetection = value(env, 'TURN_DETECTION') ?? spec.turnDetection;
   if (turnDetection !== 'vad' && turnDetection !== 'stt') {
     throw new ConfigError('TURN_DETECTION', `TURN_DETECTION=${JSON.stringify(turnDetection)} is invalid: must be vad or stt`);
@@ -122,6 +197,7 @@ export function resolveProviderSettings(spec: ProvidersSpec, env: Env): Provider
       language: spec.stt.language,
       apiKey: requireKey(env, 'DEEPGRAM_API_KEY', 'for Deepgram STT'),
       ...(spec.stt.fallback === 'openai' ? { fallback: { provider: 'openai' as const, apiKey: openaiApiKey } } : {}),
+      ...(speech.stt ? { local: speech.stt } : {}),
     },
     llm: {
       routine: spec.llm.routine,
@@ -135,13 +211,15 @@ export function resolveProviderSettings(spec: ProvidersSpec, env: Env): Provider
               // OpenAI-compatible servers usually ignore the key, but the client insists on one.
               apiKey: value(env, 'LOCAL_LLM_API_KEY') ?? 'local',
               timeoutSeconds: spec.llm.local.timeoutSeconds,
+              ...(parallel !== undefined ? { parallelToolCalls: parallel } : {}),
             },
           }
         : {}),
     },
     tts,
     turnDetection,
-    choice: { stt: 'deepgram-nova-3', tts: catalogTts(tts.provider, tts.model), telephony },
+    // The local servers bill nothing per minute or character (their GPUs are the stack's infrastructure).
+    choice: { stt: speech.stt ? 'local' : 'deepgram-nova-3', tts: speech.tts ? 'local' : catalogTts(tts.provider, tts.model), telephony },
   };
 }
 
@@ -198,20 +276,44 @@ export function buildTts(settings: TtsSettings): tts.TTS {
     : new elevenlabs.TTS({ apiKey: settings.apiKey, model: settings.model, voiceId: settings.voice });
 }
 
-export function ttsIdentity(settings: TtsSettings): TtsIdentity {
+/** Provider name of a local OpenAI-compatible speech server in the phrase cache's voice identity. */
+export const LOCAL_TTS_PROVIDER = 'local';
+
+/** The voice speech is rendered in: the local server's when there is one (it speaks first), else the hosted one's. */
+export function ttsIdentity(settings: TtsSettings & { local?: { model: string; voice: string } }): TtsIdentity {
+  if (settings.local) return { provider: LOCAL_TTS_PROVIDER, model: settings.local.model, voice: settings.local.voice };
   return { provider: settings.provider, model: settings.model, voice: settings.voice };
+}
+
+/**
+ * The local Whisper server through the OpenAI plugin: the transcriptions endpoint (not its
+ * realtime one: speaches' realtime session schema differs from the plugin's, reference
+ * self-hosted-inference.md), so each VAD-cut utterance is posted as WAV.
+ */
+export function buildLocalStt(local: LocalSpeechSettings, language: string): stt.STT {
+  return new openai.STT({ baseURL: local.url, apiKey: local.apiKey, model: local.model, language: language.split('-')[0]!, useRealtime: false });
+}
+
+/** The local TTS server through the OpenAI plugin: /v1/audio/speech, PCM at 24 kHz mono (Kokoro's native rate). */
+export function buildLocalTts(local: LocalSpeechSettings & { voice: string }): tts.TTS {
+  // The plugin types voice as OpenAI's voice names; a local server has its own.
+  return new openai.TTS({ baseURL: local.url, apiKey: local.apiKey, model: local.model, voice: local.voice as never });
+}
+
+/** The local LLM through the OpenAI plugin (no withVLLM: a base URL and a dummy key). */
+export function buildLocalLlm(local: NonNullable<ProviderSettings['llm']['local']>): llm.LLM {
+  return new openai.LLM({ model: local.model, baseURL: local.url, apiKey: local.apiKey, ...(local.parallelToolCalls !== undefined ? { parallelToolCalls: local.parallelToolCalls } : {}) });
 }
 
 /** Instantiates the providers (no network until a call uses them). */
 export function buildVoiceProviders(settings: ProviderSettings, vad: VAD): VoiceProviders {
   const deepgramStt = new deepgram.STT({ apiKey: settings.stt.apiKey, model: settings.stt.model, language: settings.stt.language });
-  const speechToText = settings.stt.fallback
-    ? new stt.FallbackAdapter({ sttInstances: [deepgramStt, new openai.STT({ apiKey: settings.stt.fallback.apiKey })], vad })
-    : deepgramStt;
-  const primaryTts = buildTts(settings.tts);
-  const textToSpeech = settings.tts.fallback
-    ? new tts.FallbackAdapter({ ttsInstances: [primaryTts, buildTts(settings.tts.fallback)] })
-    : primaryTts;
+  const hostedStt: stt.STT[] = [deepgramStt, ...(settings.stt.fallback ? [new openai.STT({ apiKey: settings.stt.fallback.apiKey })] : [])];
+  const sttChain = [...(settings.stt.local ? [buildLocalStt(settings.stt.local, settings.stt.language)] : []), ...hostedStt];
+  const speechToText = sttChain.length > 1 ? new stt.FallbackAdapter({ sttInstances: sttChain, vad }) : deepgramStt;
+  const hostedTts = [buildTts(settings.tts), ...(settings.tts.fallback ? [buildTts(settings.tts.fallback)] : [])];
+  const ttsChain = [...(settings.tts.local ? [buildLocalTts(settings.tts.local)] : []), ...hostedTts];
+  const textToSpeech = ttsChain.length > 1 ? new tts.FallbackAdapter({ ttsInstances: ttsChain }) : hostedTts[0]!;
   const hosted = (model: LlmModel) => new openai.LLM({ model, apiKey: settings.llm.openaiApiKey });
   const local = settings.llm.local;
   return {
@@ -219,7 +321,7 @@ export function buildVoiceProviders(settings: ProviderSettings, vad: VAD): Voice
     tts: textToSpeech,
     vad,
     llm: routeLlms({
-      local: local ? new openai.LLM({ model: local.model, baseURL: local.url, apiKey: local.apiKey }) : undefined,
+      local: local ? buildLocalLlm(local) : undefined,
       hostedRoutine: hosted(settings.llm.routine),
       complex: hosted(settings.llm.complex),
       localTimeoutSeconds: local?.timeoutSeconds ?? 2.5,

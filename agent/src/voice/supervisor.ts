@@ -7,7 +7,9 @@
  * - the configured number of turns failed (a tool error, a model error, an empty reply),
  * - the configured number of turns went round in circles (the caller repeats themselves, or the
  *   agent repeats the same reply).
- * Every override is kept with its reason for the call record.
+ * Every override is kept with its reason for the call record. Its detail names the rule that
+ * fired (the pattern, the turn numbers), never the caller's words: call records are stored and
+ * shipped to metrics, and must not carry what the caller said.
  *
  * It is not an agent and never talks. Decisions are taken at one point, `beforeReply`, which the
  * agents call before each LLM generation: the active agent then does not answer a turn the
@@ -21,7 +23,7 @@ export type OverrideReason = 'human_requested' | 'frustration' | 'failed_turns' 
 
 export interface SupervisorOverride {
   reason: OverrideReason;
-  /** Human-readable why, e.g. "2 failed turns: tool check_availability failed (turns 1, 2)". */
+  /** Which rule fired, e.g. "2 failed turns (turns 1, 2): tool check_availability failed"; never the caller's words. */
   detail: string;
   fromAgent: string;
   toAgent: string;
@@ -80,8 +82,10 @@ export class Supervisor {
   private readonly coveredProviders: ReadonlySet<string>;
   private turn = 0;
   private readonly seenUserMessages = new Set<string>();
-  private readonly userTexts: string[] = [];
-  private readonly assistantTexts = new Set<string>();
+  /** Caller turns by text, with the turn each was said on (never leaves this object). */
+  private readonly userTexts: Array<{ text: string; turn: number }> = [];
+  /** Agent replies (normalised) -> the turn each was first said on. */
+  private readonly assistantTexts = new Map<string, number>();
   /** Turn number -> what failed in it. */
   private readonly failedTurns = new Map<number, string[]>();
   private repeatedTurns = 0;
@@ -150,21 +154,21 @@ export class Supervisor {
     if (this.seenUserMessages.has(id)) return;
     this.seenUserMessages.add(id);
     this.turn++;
-    const human = this.policy.humanRequest.find((re) => re.test(text));
-    if (human) this.propose('human_requested', `caller asked for a person ("${text.trim()}")`);
-    const frustrated = this.policy.frustration.find((re) => re.test(text));
-    if (frustrated) this.propose('frustration', `caller sounded frustrated ("${text.trim()}")`);
-    if (text.trim() && this.userTexts.some((previous) => sameRequest(previous, text))) {
-      this.countRepeat(`caller repeated "${text.trim()}"`);
-    }
-    this.userTexts.push(text);
+    const human = this.policy.humanRequest.findIndex((re) => re.test(text));
+    if (human >= 0) this.propose('human_requested', `caller asked for a person (rule humanRequest[${human}] ${String(this.policy.humanRequest[human])})`);
+    const frustrated = this.policy.frustration.findIndex((re) => re.test(text));
+    if (frustrated >= 0) this.propose('frustration', `caller sounded frustrated (rule frustration[${frustrated}] ${String(this.policy.frustration[frustrated])})`);
+    const earlier = text.trim() ? this.userTexts.find((previous) => sameRequest(previous.text, text)) : undefined;
+    if (earlier) this.countRepeat(`caller repeated turn ${earlier.turn} on turn ${this.turn}`);
+    this.userTexts.push({ text, turn: this.turn });
   }
 
   onAssistantMessage(text: string, interrupted = false): void {
     const key = normalizePhrase(text);
     if (interrupted || key.length < MIN_LOOP_REPLY_LENGTH || this.isCachedPhrase(text)) return;
-    if (this.assistantTexts.has(key)) this.countRepeat(`agent repeated "${text.trim()}"`);
-    this.assistantTexts.add(key);
+    const first = this.assistantTexts.get(key);
+    if (first !== undefined) this.countRepeat(`agent repeated its reply of turn ${first} on turn ${Math.max(this.turn, 1)}`);
+    else this.assistantTexts.set(key, Math.max(this.turn, 1));
   }
 
   /** Something went wrong in the current turn (counted once per turn). */

@@ -4,10 +4,10 @@
  * secret's value). The job processes parse the same environment again (they inherit it).
  */
 import { DEFAULT_CATALOG, withPriceOverrides, type PriceCatalog } from '@voice-agent-infra/common';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, type Env, optional, withDefault } from '../config.js';
 import { loadAgentSpec } from '../voice/agents/index.js';
+import { usableCpus } from './cpu.js';
 import { defaultMaxSessions } from './help.js';
 import { transferUri } from '../voice/human-handoff.js';
 import { resolveProviderSettings, type ProviderSettings } from '../voice/providers.js';
@@ -27,7 +27,7 @@ export interface AgentWorkerConfig {
   providers: ProviderSettings;
   /** Sessions this worker offers the queue (capacity heartbeat). */
   maxSessions: number;
-  /** CPU load (0-1) above which LiveKit stops sending this worker jobs. */
+  /** Load (0-1, the busier of CPU and sessions / maxSessions) at which LiveKit stops sending this worker jobs. */
   loadThreshold: number;
   /** Worker health port (GET / and /worker), the image's HEALTHCHECK. */
   healthPort: number;
@@ -123,7 +123,7 @@ export function parseAgentWorkerConfig(env: Env): AgentWorkerConfig {
     metricsPort: wholeNumber(env, 'AGENT_METRICS_PORT', 9464, 0, 65_535),
     host: value(env, 'AGENT_HOST') ?? '0.0.0.0',
     drainTimeoutSeconds: wholeNumber(env, 'AGENT_DRAIN_TIMEOUT_SECONDS', 600, 1, 86_400),
-    idleProcesses: wholeNumber(env, 'AGENT_IDLE_PROCESSES', Math.min(availableParallelism(), 4), 1, 64),
+    idleProcesses: wholeNumber(env, 'AGENT_IDLE_PROCESSES', Math.max(1, Math.min(Math.ceil(usableCpus()), 4)), 1, 64),
     ...(redisUrl ? { redis: { url: redisUrl, prefix } } : {}),
     callRecordsMaxLength: wholeNumber(env, 'CALL_RECORDS_MAX_LENGTH', 100_000, 100, 100_000_000),
     emf: emfRaw === 'on',

@@ -1,13 +1,14 @@
 /**
  * The `agent` role: a LiveKit agent worker (agents-js AgentServer, explicit dispatch by
  * AGENT_NAME) plus what queue mode and monitoring need around it:
- * - the capacity heartbeat the dispatcher admits calls against,
+ * - its load for LiveKit, max(CPU load, active jobs / AGENT_MAX_SESSIONS), and the capacity
+ *   heartbeat the dispatchers admit calls against, kept in step with it (capacity.ts),
  * - the call-record ingest (job processes post their records here) feeding /metrics, the EMF line
  *   and the `calls:records` stream.
  * Calls run in job processes that import ./entry.js; configuration reaches them through the
  * environment they inherit.
  *
- * close() drains in order: stop the heartbeat (no new calls admitted against this worker), let
+ * close() drains in order: withdraw the capacity (no new calls admitted against this worker), let
  * active calls finish (up to the drain timeout), close the worker, then telemetry and Redis.
  */
 import { AgentServer, initializeLogger, ServerOptions } from '@livekit/agents';
@@ -17,12 +18,15 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Redis } from 'ioredis';
 import type { Env } from '../config.js';
 import { errorMessage, type Logger } from '../log.js';
-import { startCapacityHeartbeat, type CapacityHeartbeat } from '../queue/capacity-heartbeat.js';
 import { createProducerConnection, quitQuietly, waitForReady } from '../redis.js';
 import { CallMetrics, CallTelemetry } from '../telemetry/call-telemetry.js';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.js';
 import { RECORD_SINK_TOKEN_ENV, RECORD_SINK_URL_ENV, startRecordIngest, type RecordIngest } from '../telemetry/record-sink.js';
+import { workerLoad } from './capacity.js';
+import { CapacityReporter } from './capacity-reporter.js';
 import type { AgentWorkerConfig } from './config.js';
+import { CpuLoadMonitor } from './cpu.js';
+import { skipEndOfTurnInferenceProcess } from './inference.js';
 
 export { parseAgentWorkerConfig } from './config.js';
 
@@ -83,11 +87,11 @@ export async function startAgentWorker(config: AgentWorkerConfig, deps: AgentWor
   }
 
   let redis: Redis | undefined;
-  let heartbeat: CapacityHeartbeat | undefined;
+  let reporter: CapacityReporter | undefined;
   let ingest: RecordIngest | undefined;
   let metricsServer: MetricsServer | undefined;
   const cleanup = async () => {
-    await heartbeat?.stop().catch(() => {});
+    await reporter?.stop().catch(() => {});
     await ingest?.close();
     await metricsServer?.close();
     if (redis) await quitQuietly(redis);
@@ -121,8 +125,29 @@ export async function startAgentWorker(config: AgentWorkerConfig, deps: AgentWor
     process.env[RECORD_SINK_TOKEN_ENV] = ingest.token;
     if (!deps.registry) metricsServer = await startMetricsServer({ registry, host: config.host, port: config.metricsPort, log });
 
+    if (redis && config.redis) {
+      reporter = new CapacityReporter({
+        redis,
+        prefix: config.redis.prefix,
+        workerId: `${hostname()}-${process.pid}`,
+        maxSessions: config.maxSessions,
+        loadThreshold: config.loadThreshold,
+        log,
+      });
+    }
+    const cpu = new CpuLoadMonitor();
+    // What LiveKit routes by (it counts no jobs of its own): the busier of CPU and sessions.
+    const loadFunc = async (worker: AgentServer): Promise<number> => {
+      const load = workerLoad(cpu.sample(), worker.activeJobs.length, config.maxSessions);
+      reporter?.reportLoad(load);
+      return load;
+    };
+
     // agents-js logs through its own logger (JSON in production).
     initializeLogger({ pretty: false, level: config.logLevel });
+    // Turn detection is VAD or STT endpointing (TURN_DETECTION): the end-of-turn model process agents-js
+    // would start (~138 MB) is never used.
+    if (!skipEndOfTurnInferenceProcess()) log.warn('an end-of-turn inference runner was registered before the worker; its process will run');
     const server = new AgentServer(
       new ServerOptions({
         agent: AGENT_ENTRY,
@@ -131,6 +156,7 @@ export async function startAgentWorker(config: AgentWorkerConfig, deps: AgentWor
         apiKey: config.livekit.apiKey,
         apiSecret: config.livekit.apiSecret,
         loadThreshold: config.loadThreshold,
+        loadFunc,
         numIdleProcesses: config.idleProcesses,
         drainTimeout: config.drainTimeoutSeconds * 1000,
         host: config.host,
@@ -141,6 +167,8 @@ export async function startAgentWorker(config: AgentWorkerConfig, deps: AgentWor
     );
     let closing = false;
     const registered = new Promise<boolean>((resolve) => server.event.once('worker_registered', () => resolve(true)));
+    // The heartbeat starts once LiveKit has the worker, and resumes after each re-registration.
+    server.event.on('worker_registered', () => void reporter?.registeredWithLiveKit());
     const running = server.run().catch((err: unknown) => {
       if (closing) return;
       log.error('agent worker stopped', { error: errorMessage(err) });
@@ -153,18 +181,10 @@ export async function startAgentWorker(config: AgentWorkerConfig, deps: AgentWor
     clearTimeout(timer);
     if (!inTime) log.warn('not registered with LiveKit yet; still trying', { waitedSeconds: REGISTER_WAIT_MS / 1000 });
 
-    if (redis && config.redis) {
-      heartbeat = await startCapacityHeartbeat({
-        redis,
-        workerId: `${hostname()}-${process.pid}`,
-        capacitySessions: config.maxSessions,
-        prefix: config.redis.prefix,
-        onError: (err) => log.warn('capacity heartbeat failed; retrying', { error: errorMessage(err) }),
-      });
-    }
     log.info('agent worker started', {
       agentName: config.agentName,
-      capacitySessions: config.maxSessions,
+      maxSessions: config.maxSessions,
+      capacitySessions: reporter?.offered,
       healthPort: config.healthPort,
       metricsPort: metricsServer?.port,
       spec: config.specPath,
@@ -175,8 +195,9 @@ export async function startAgentWorker(config: AgentWorkerConfig, deps: AgentWor
       async close() {
         closing = true;
         log.info('agent worker draining', { drainTimeoutSeconds: config.drainTimeoutSeconds });
-        await heartbeat?.stop().catch((err: unknown) => log.warn('heartbeat stop failed', { error: errorMessage(err) }));
-        heartbeat = undefined;
+        await reporter?.drain();
+        await reporter?.stop().catch((err: unknown) => log.warn('heartbeat stop failed', { error: errorMessage(err) }));
+        reporter = undefined;
         try {
           await server.drain();
         } catch (err) {

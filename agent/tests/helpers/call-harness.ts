@@ -29,6 +29,8 @@ export interface HarnessOptions {
   now?: () => number;
   /** Provider of the local model behind a fallback (provider-routing tests). */
   localLlmProvider?: string;
+  /** How LLM metrics map to catalog models; default: "local.test" is the local model. */
+  catalogModel?: (provider: string, model: string) => ReturnType<ReturnType<typeof catalogModelResolver>>;
 }
 
 export async function startTestCall(options: HarnessOptions): Promise<RunningCall> {
@@ -64,7 +66,7 @@ export async function startTestCall(options: HarnessOptions): Promise<RunningCal
     cost: {
       providers: { stt: 'deepgram-nova-3', tts: 'cartesia-sonic', telephony: 'sip-trunk' },
       catalog: DEFAULT_CATALOG,
-      catalogModel: catalogModelResolver('local.test'),
+      catalogModel: options.catalogModel ?? catalogModelResolver('local.test'),
     },
     now: options.now,
   });

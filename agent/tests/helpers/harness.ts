@@ -1,43 +1,59 @@
 /**
  * What every queue integration test needs: a real Redis (its own redis-server unless REDIS_URL is
- * set, and always its own when the test kills it), the fake LiveKit API, signed webhooks, and
- * read access to the queue for assertions. Each harness uses its own key prefix.
+ * set, and always its own when the test kills it), the strict LiveKit stand-in (rooms, sids,
+ * dispatches, jobs, signed webhooks with LiveKit's retries), agent workers that speak LiveKit's
+ * worker protocol, and read access to the queue for assertions. Each harness uses its own key prefix.
+ *
+ * Calls arrive as they do in production: harness.call(room) puts a phone caller in the room, the
+ * stand-in sends participant_joined to the intake, a dispatcher dispatches, a worker takes the
+ * job, and harness.endCall(room) (or finishCallsAfterAgentJoins) ends the room: room_finished.
  */
 import { randomBytes } from 'node:crypto';
 import type { Agent } from 'node:http';
 import { Redis } from 'ioredis';
+import { FakeAgentWorker, type FakeAgentWorkerOptions } from '../../src/dev/fake-agent-worker.js';
+import { FakeLiveKit, type FakeJob, type FakeLiveKitOptions } from '../../src/dev/fake-livekit.js';
 import { createAgent, httpRequest, type HttpResponse } from '../../src/dev/http-client.js';
-import { FakeLiveKit, type FakeDispatch } from '../../src/dev/fake-livekit.js';
 import { startRedisServer, type RedisServer } from '../../src/dev/redis-server.js';
 import { signWebhook, webhookBody } from '../../src/dev/webhook-signer.js';
+import { startCapacityHeartbeat } from '../../src/queue/capacity-heartbeat.js';
 import { CallStore } from '../../src/queue/call-store.js';
 import { openCallQueues, type CallQueues } from '../../src/queue/jobs.js';
+import { callIdForSession } from '../../src/queue/keys.js';
 
 export const API_KEY = 'APItestkey';
 export const API_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
 export const INTAKE_TOKEN = 'intake-token-0123456789abcdef';
+export const AGENT_NAME = 'voice-agent';
 
 export interface HarnessOptions {
   /** Start a private redis-server even when REDIS_URL is set (the test kills it). */
   ownRedis?: boolean;
+  /** Timing of the LiveKit stand-in (its behaviour stays strict). */
+  livekit?: Partial<Omit<FakeLiveKitOptions, 'apiKey' | 'apiSecret'>>;
+}
+
+export interface WorkerOptions extends Partial<Omit<FakeAgentWorkerOptions, 'url' | 'apiKey' | 'apiSecret' | 'heartbeat'>> {
+  /** Publish the worker's capacity heartbeat (otherwise the test sets FLEET_CAPACITY). */
+  heartbeat?: boolean;
 }
 
 export class Harness {
   readonly prefix = `{vqt-${randomBytes(4).toString('hex')}}`;
-  readonly livekit = new FakeLiveKit({ apiKey: API_KEY, apiSecret: API_SECRET });
+  livekit!: FakeLiveKit;
   readonly agent: Agent = createAgent(128);
+  readonly workers: FakeAgentWorker[] = [];
   redisServer?: RedisServer;
   redisUrl = '';
   admin!: Redis;
   store!: CallStore;
   queues!: CallQueues;
-  /** Rooms the harness has sent room_finished for. */
+  /** Rooms this harness ended. */
   readonly finishedRooms = new Set<string>();
-  /** Dispatched minus finished, as LiveKit would see it, and its peak. */
-  liveCalls = 0;
+  /** Peak of agents on calls at once, as LiveKit saw it. */
   peakLiveCalls = 0;
-  private autoFinish?: { intakeUrl: string; holdMs: number };
-  private pendingFinishes = new Set<Promise<unknown>>();
+  private autoFinishMs?: number;
+  private readonly pendingFinishes = new Set<Promise<unknown>>();
 
   async start(options: HarnessOptions = {}): Promise<this> {
     if (process.env.REDIS_URL && !options.ownRedis) {
@@ -50,8 +66,8 @@ export class Harness {
     this.admin.on('error', () => {});
     this.store = new CallStore(this.admin, this.prefix);
     this.queues = openCallQueues(this.admin, this.prefix);
-    await this.livekit.start();
-    this.livekit.onDispatch = (d) => this.onDispatch(d);
+    this.livekit = await new FakeLiveKit({ apiKey: API_KEY, apiSecret: API_SECRET, ...options.livekit }).start();
+    this.livekit.onJobAssigned = (job) => this.onJob(job);
     return this;
   }
 
@@ -69,6 +85,8 @@ export class Harness {
       CALL_BACKOFF_MS: '50',
       ADMISSION_POLL_MS: '50',
       DISPATCH_LOCK_MS: '2000',
+      DISPATCH_CONFIRM_SECONDS: '3',
+      RECONCILE_SECONDS: '0',
       LIVEKIT_REQUEST_TIMEOUT_SECONDS: '2',
       METRICS_INTERVAL_SECONDS: '0',
       LOG_LEVEL: 'warn',
@@ -76,38 +94,74 @@ export class Harness {
     };
   }
 
-  /** From now on, every dispatched room finishes after holdMs (the caller hangs up). */
-  finishRoomsAfterDispatch(intakeUrl: string, holdMs: number): void {
-    this.autoFinish = { intakeUrl, holdMs };
-  }
-
-  stopFinishingRooms(): void {
-    this.autoFinish = undefined;
-  }
-
-  private onDispatch(d: FakeDispatch): void {
-    this.liveCalls++;
-    this.peakLiveCalls = Math.max(this.peakLiveCalls, this.liveCalls);
-    const auto = this.autoFinish;
-    if (!auto) return;
-    const p = new Promise((r) => setTimeout(r, auto.holdMs)).then(() => this.finishRoom(auto.intakeUrl, d.room));
-    this.pendingFinishes.add(p);
-    void p.finally(() => this.pendingFinishes.delete(p));
+  /** LiveKit's webhook URL (livekit.yaml webhook.urls) points at this intake. */
+  connectIntake(intakeUrl: string): void {
+    this.livekit.webhookUrls = [`${intakeUrl}/webhooks/livekit`];
   }
 
   /**
-   * Sends room_finished until the intake stores it (it may be down in a test). The live count
-   * drops before sending: capacity can only be reused after the intake has the event.
+   * An agent worker registered with LiveKit under AGENT_NAME. By default it is sized far beyond
+   * any test (the dispatcher's FLEET_CAPACITY is what limits); with heartbeat it publishes its
+   * capacity as the real worker does.
    */
-  async finishRoom(intakeUrl: string, room: string): Promise<void> {
-    if (this.finishedRooms.has(room)) return;
-    this.finishedRooms.add(room);
-    this.liveCalls--;
-    for (;;) {
-      const res = await this.postWebhook(intakeUrl, webhookBody('room_finished', room)).catch(() => undefined);
-      if (res?.status === 200) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  async startWorker(options: WorkerOptions = {}): Promise<FakeAgentWorker> {
+    const { heartbeat, ...rest } = options;
+    const maxSessions = rest.maxSessions ?? 1000;
+    const worker = new FakeAgentWorker({
+      url: this.livekit.url,
+      apiKey: API_KEY,
+      apiSecret: API_SECRET,
+      agentName: AGENT_NAME,
+      loadThreshold: 1,
+      ...rest,
+      maxSessions,
+      heartbeat: heartbeat
+        ? await startCapacityHeartbeat({ redis: this.admin, workerId: `fake-${this.workers.length}-${randomBytes(3).toString('hex')}`, capacitySessions: 0, prefix: this.prefix })
+        : undefined,
+    });
+    await worker.start();
+    this.workers.push(worker);
+    return worker;
+  }
+
+  /** A phone caller joins the room (a new session unless one is live); LiveKit sends participant_joined. */
+  call(room: string): { sid: string; callId: string; identity: string } {
+    const { sid, identity } = this.livekit.sipCall(room);
+    return { sid, identity, callId: callIdForSession(sid) };
+  }
+
+  /** The call ends (caller hangs up, the agent deletes the room); LiveKit sends room_finished. */
+  endCall(room: string): string | undefined {
+    const sid = this.livekit.rooms.get(room)?.sid;
+    if (this.livekit.endCall(room)) this.finishedRooms.add(room);
+    return sid;
+  }
+
+  /** Ends the room and waits until LiveKit has delivered its room_finished (or given up on it). */
+  async finishRoom(room: string): Promise<void> {
+    const sid = this.endCall(room);
+    if (!sid) return;
+    await waitFor(`room_finished of ${room} is delivered`, () => this.livekit.webhooks.deliveries.some((d) => d.event === 'room_finished' && d.roomSid === sid), 60_000);
+  }
+
+  /** From now on, every call ends holdMs after a worker takes it. */
+  finishCallsAfterAgentJoins(holdMs: number): void {
+    this.autoFinishMs = holdMs;
+  }
+
+  stopFinishingCalls(): void {
+    this.autoFinishMs = undefined;
+  }
+
+  private onJob(job: FakeJob): void {
+    this.peakLiveCalls = Math.max(this.peakLiveCalls, this.livekit.liveJobCount);
+    const hold = this.autoFinishMs;
+    if (hold === undefined) return;
+    const p = new Promise((r) => setTimeout(r, hold)).then(() => {
+      if (this.livekit.rooms.get(job.room)?.sid === job.roomSid) this.endCall(job.room);
+    });
+    this.pendingFinishes.add(p);
+    void p.finally(() => this.pendingFinishes.delete(p));
   }
 
   async postWebhook(intakeUrl: string, body: string, authorization?: string): Promise<HttpResponse> {
@@ -119,9 +173,9 @@ export class Harness {
     );
   }
 
-  /** A signed participant_joined for a SIP caller in the room. */
-  callWebhook(room: string): string {
-    return webhookBody('participant_joined', room, { kind: 'SIP' });
+  /** A participant_joined body for a SIP caller in the room, for tests that post by hand. */
+  callWebhook(room: string, sid?: string): string {
+    return webhookBody('participant_joined', room, { kind: 'SIP' }, sid);
   }
 
   async callState(callId: string): Promise<string | undefined> {
@@ -137,10 +191,11 @@ export class Harness {
   }
 
   async close(): Promise<void> {
-    this.autoFinish = undefined;
+    this.autoFinishMs = undefined;
     await this.settleFinishes().catch(() => {});
+    await Promise.all(this.workers.map((w) => w.close()));
     this.agent.destroy();
-    await this.livekit.close();
+    await this.livekit?.close();
     await this.queues?.close();
     if (this.admin) {
       if (!this.redisServer) {

@@ -32,6 +32,7 @@ export async function startRoles(h: Harness, env: Record<string, string> = {}, d
   const metrics = new QueueMetrics({ processMetrics: false });
   const fullEnv = h.env(env);
   const intake = await startIntake(parseIntakeConfig(fullEnv), { log: logs.log, metrics });
+  h.connectIntake(intake.url);
   const dispatchers: Dispatcher[] = [];
   const dispatcherMetrics: QueueMetrics[] = [];
   for (let i = 0; i < dispatcherCount; i++) {
