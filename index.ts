@@ -18,7 +18,13 @@ function build() {
   const { report, plan } = buildStackReport(stackName, config);
   if (config.target === 'kubernetes') {
     const redisPassword = new pulumi.Config(CONFIG_NAMESPACE).getSecret('redisPassword');
-    const stack = new K8sVoiceStack('voice', { stack: stackName, config, plan, ...(redisPassword !== undefined ? { redisPassword } : {}) });
+    const stack = new K8sVoiceStack('voice', {
+      stack: stackName,
+      config,
+      plan,
+      ...(redisPassword !== undefined ? { redisPassword } : {}),
+      sipCredentials: sipCredentialsFromConfig(),
+    });
     return { report, stack };
   }
   const stack = new AwsVoiceStack('voice', {
@@ -60,10 +66,12 @@ export const agentImage = stack.agentImage;
 /** Kubernetes: the namespace and the names of the stack's Secrets (never values). */
 export const namespace = k8sStack?.namespace;
 export const secretNames = k8sStack?.secretNames;
-/** AWS: point the SIP provider's trunk here (README "Receiving calls"); absent with sip.enabled false. */
-export const sipUri = awsStack?.sipUri;
-/** AWS: the numbers the inbound trunk takes (empty: any number the provider sends). */
-export const sipNumbers = awsStack?.sipNumbers;
+/** Point the SIP provider's trunk here (README "Receiving calls"); absent with sip.enabled false. */
+export const sipUri = awsStack?.sipUri ?? k8sStack?.sipUri;
+/** The numbers the inbound trunk takes (empty: any number the provider sends). */
+export const sipNumbers = awsStack?.sipNumbers ?? k8sStack?.sipNumbers;
+/** Kubernetes: the firewall rules to add for the LiveKit nodes (the cluster's firewall is not the stack's). */
+export const sipFirewall = k8sStack?.sipFirewall;
 export const plan = {
   tier: report.tier,
   livekit: report.livekit,

@@ -274,9 +274,11 @@ function dataTransferLines(plan: DeploymentPlan, catalog: PriceCatalog, agentMed
  * What the LiveKit SIP service adds (components/sip/plan.ts). Already priced elsewhere: the RTP to
  * and from the provider ("Data transfer out (telephony audio)": inbound is free), the provider's
  * per-minute price (the telephony line), and the addresses the provider reaches (the LiveKit
- * node's Elastic IP on small and mid, the signalling NLB's addresses on large: no new ones). New:
- * on large, the SIP service on one node often carries a call whose room LiveKit placed on another,
- * and that WebRTC leg crosses between the nodes' public addresses, billed out and in.
+ * node's Elastic IP on small and mid, the signalling NLB's addresses on large: no new ones; on
+ * Kubernetes the LiveKit nodes' own public addresses, no load balancer, and the SIP container's
+ * requests are in the LiveKit pod the node pools are sized for). New: with several LiveKit nodes,
+ * the SIP service on one node often carries a call whose room LiveKit placed on another, and that
+ * WebRTC leg crosses between the nodes' public addresses, billed out and in.
  */
 function sipLines(plan: DeploymentPlan, catalog: PriceCatalog): CostLine[] {
   if (!plan.sip.enabled) return [];

@@ -10,7 +10,7 @@ import type { ContainerSize, Resources } from '../plan/layout.js';
 export type SchedulingRole = 'livekit' | 'agents' | 'services';
 
 /** Components of the stack, the `app.kubernetes.io/component` label. */
-export type Component = 'livekit' | 'redis' | 'queue' | 'agent' | 'tls-proxy' | 'inference';
+export type Component = 'livekit' | 'redis' | 'queue' | 'agent' | 'tls-proxy' | 'inference' | 'sip-sync';
 
 /** Label keys the stack sets (Kubernetes' recommended labels, plus the tier for policies and dashboards). */
 export const LABEL_KEYS = {

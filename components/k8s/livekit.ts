@@ -46,6 +46,7 @@ import {
   UIDS,
 } from './common.js';
 import { secretEnv } from './secrets.js';
+import type { LivekitSidecar } from './sip.js';
 
 /** Where the TLS Secret is mounted in the LiveKit pod (TURN/TLS certificate and key). */
 export const LIVEKIT_TLS_MOUNT = '/etc/livekit-tls';
@@ -84,6 +85,8 @@ export interface LivekitServerArgs {
   scheduling: Scheduling;
   /** livekit-server image, pinned; default PINNED_IMAGES.livekit. */
   image?: string;
+  /** The LiveKit SIP service in the same pod (SipService.sidecar), with phone calls on. */
+  sidecar?: LivekitSidecar;
 }
 
 /** The LiveKit Deployment, its Services, PodDisruptionBudget and autoscaler. */
@@ -125,6 +128,7 @@ export class LivekitServer extends pulumi.ComponentResource {
                 // Service meshes cannot sit in a host-network pod's path (livekit-helm podAnnotations).
                 'sidecar.istio.io/inject': 'false',
                 'linkerd.io/inject': 'disabled',
+                ...(args.sidecar?.annotations ?? {}),
               },
             },
             spec: {
@@ -140,6 +144,7 @@ export class LivekitServer extends pulumi.ComponentResource {
                 },
               },
               ...podScheduling(args.scheduling, 'livekit'),
+              ...(args.sidecar ? { initContainers: args.sidecar.initContainers } : {}),
               containers: [
                 {
                   name: 'livekit',
@@ -165,8 +170,9 @@ export class LivekitServer extends pulumi.ComponentResource {
                   securityContext: restrictedContainer(UIDS.nobody),
                   volumeMounts: [{ name: 'tls', mountPath: LIVEKIT_TLS_MOUNT, readOnly: true }],
                 },
+                ...(args.sidecar?.containers ?? []),
               ],
-              volumes: [{ name: 'tls', secret: { secretName: args.tlsSecretName } }],
+              volumes: [{ name: 'tls', secret: { secretName: args.tlsSecretName } }, ...(args.sidecar?.volumes ?? [])],
             },
           },
         },

@@ -11,22 +11,28 @@
  * - TLS proxy and the signalling load balancer (TlsProxy); cert-manager Certificate on request;
  * - Redis in the cluster (InClusterRedis) or the external one;
  * - intake and dispatcher (QueueServices); agent workers with KEDA or an HPA (AgentWorkers);
- * - the local models' GPU servers, one Deployment and Service each (InferenceServer).
+ * - the local models' GPU servers, one Deployment and Service each (InferenceServer);
+ * - with phone calls (plan.sip), the LiveKit SIP service in LiveKit's pods (SipService) and the
+ *   sip-sync Job that keeps the trunks and dispatch rule (SipSync).
  */
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import type { SipCredentialInputs } from '../aws/sip.js';
 import type { StackConfig } from '../config.js';
 import { LIVEKIT_HTTP_PORT, REDIS_PORT } from '../livekit/ports.js';
 import type { DeploymentPlan } from '../plan/plan.js';
 import { agentInferenceEnvironment } from '../inference/agent-env.js';
 import { inferenceServers } from '../inference/plan.js';
+import { sipSettings } from '../sip/config.js';
+import { sipDeclaration, sipUri } from '../sip/declaration.js';
 import { AgentWorkers } from './agent-workers.js';
 import { inferenceHost, InferenceServer } from './inference-server.js';
-import { type Component, labels, SERVICE_NAMES, serviceHost, type StackIdentity } from './common.js';
+import { type Component, labels, SERVICE_NAMES, serviceHost, sizeOf, type StackIdentity } from './common.js';
 import { LIVEKIT_TLS_MOUNT, LivekitServer } from './livekit.js';
 import { intakeWebhookUrl, QueueServices, queueStatsUrl } from './queue-services.js';
 import { InClusterRedis } from './redis.js';
 import { K8sSecrets } from './secrets.js';
+import { checkK8sSip, k8sSipDomain, SipService, sipFirewallLines, SipSync } from './sip.js';
 import { TlsProxy } from './tls-proxy.js';
 import { validateK8sConfig } from './validate.js';
 
@@ -39,6 +45,8 @@ export interface K8sVoiceStackArgs {
   plan: DeploymentPlan;
   /** Password of the external Redis (secret config voice-agent-infra:redisPassword), if any. */
   redisPassword?: pulumi.Input<string>;
+  /** The SIP credentials set in the stack config (sipCredentialsFromConfig), as Pulumi secrets. */
+  sipCredentials?: SipCredentialInputs;
 }
 
 /** The Kubernetes voice stack of one tier. */
@@ -56,6 +64,12 @@ export class K8sVoiceStack extends pulumi.ComponentResource {
   public readonly namespace: pulumi.Output<string>;
   /** Names of the stack's Secrets (never values). */
   public readonly secretNames: pulumi.Output<Record<string, string>>;
+  /** With phone calls: the SIP URI the provider's trunk points at (sip.<domain>, pointed at the LiveKit nodes). */
+  public readonly sipUri?: pulumi.Output<string>;
+  /** With phone calls: the numbers the inbound trunk takes (empty: any the provider sends). */
+  public readonly sipNumbers?: pulumi.Output<string[]>;
+  /** With phone calls: the rules the operator adds to the LiveKit nodes' firewall. */
+  public readonly sipFirewall?: pulumi.Output<string[]>;
 
   constructor(name: string, args: K8sVoiceStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super('voice-agent-infra:k8s:K8sVoiceStack', name, {}, opts);
@@ -66,6 +80,7 @@ export class K8sVoiceStack extends pulumi.ComponentResource {
       throw new Error('K8sVoiceStack needs a plan made for target kubernetes (plan.layout.pods)');
     }
     const placement = validateK8sConfig(args.config, plan);
+    checkK8sSip(args.config);
     const id: StackIdentity = { stack, tier: plan.tier };
     const ns = placement.namespace;
     const child = { parent: this };
@@ -132,6 +147,21 @@ export class K8sVoiceStack extends pulumi.ComponentResource {
       pulumi.log.warn('kubernetes.redisUrl is set without a password: set one with `pulumi config set --secret voice-agent-infra:redisPassword <password>` unless your Redis needs none', this);
     }
 
+    const sip = plan.sip.enabled
+      ? new SipService(
+          `${name}-sip`,
+          {
+            id,
+            namespace: nsName,
+            size: sizeOf(pods.livekit.containers, 'sip'),
+            apiKey: secrets.apiKey,
+            apiSecret: secrets.apiSecret,
+            redis: { host: redisEndpoint.host, port: redisEndpoint.port, tls: layout.redis.tls, ...(secrets.redisPassword !== undefined ? { password: secrets.redisPassword } : {}) },
+          },
+          inNs,
+        )
+      : undefined;
+
     const livekitAutoscaling = layout.autoscaling.find((a) => a.role === 'livekit');
     const livekit = new LivekitServer(
       `${name}-livekit`,
@@ -153,6 +183,7 @@ export class K8sVoiceStack extends pulumi.ComponentResource {
         tlsSecretName: placement.tls.secretName,
         provider: placement.provider,
         scheduling: placement.scheduling,
+        ...(sip ? { sidecar: sip.sidecar } : {}),
       },
       inNs,
     );
@@ -171,10 +202,11 @@ export class K8sVoiceStack extends pulumi.ComponentResource {
       inNs,
     );
 
+    let redis: InClusterRedis | undefined;
     if (layout.redis.placement === 'in-cluster') {
       if (!pods.redis || !secrets.names.redis) throw new Error('the layout puts Redis in the cluster but sizes no Redis pod');
-      const clients: Component[] = ['queue', 'agent'];
-      new InClusterRedis(
+      const clients: Component[] = ['queue', 'agent', ...(plan.sip.enabled ? (['sip-sync'] as const) : [])];
+      redis = new InClusterRedis(
         `${name}-redis`,
         {
           id,
@@ -245,6 +277,25 @@ export class K8sVoiceStack extends pulumi.ComponentResource {
       inNs,
     );
 
+    if (plan.sip.enabled) {
+      // After LiveKit (awaited: ready) and Redis: sip-sync waits for LiveKit's SIP API, and `pulumi up` waits for sip-sync.
+      new SipSync(
+        `${name}-sip-sync`,
+        {
+          id,
+          namespace: nsName,
+          image: placement.agentImage,
+          declaration: sipDeclaration({ stack, sip: sipSettings(args.config) }),
+          credentials: args.sipCredentials ?? {},
+          livekitUrl: `http://${livekitHost}:${LIVEKIT_HTTP_PORT}`,
+          apiKey: secrets.apiKey,
+          queueSecretName: secrets.names.queue,
+          scheduling: placement.scheduling,
+        },
+        { parent: this, dependsOn: [namespace, livekit, ...(redis ? [redis] : [])] },
+      );
+    }
+
     const address = (service: k8s.core.v1.Service) =>
       service.status.apply((s) => {
         const ingress = s?.loadBalancer?.ingress?.[0];
@@ -254,9 +305,19 @@ export class K8sVoiceStack extends pulumi.ComponentResource {
     this.webhookUrl = pulumi.output(intakeWebhookUrl(ns));
     this.apiKey = secrets.apiKey;
     this.apiSecret = secrets.apiSecret;
+    const sipDomain = k8sSipDomain(placement.domain);
     this.dnsRecords = pulumi
       .all([address(proxy.service), address(livekit.turnService)])
-      .apply(([signalling, turn]) => [`${placement.domain} -> ${signalling}`, `${placement.turnDomain} -> ${turn}`]);
+      .apply(([signalling, turn]) => [
+        `${placement.domain} -> ${signalling}`,
+        `${placement.turnDomain} -> ${turn}`,
+        ...(plan.sip.enabled ? [`${sipDomain} -> the public IPv4 address of each node running a LiveKit pod (A records; README "Receiving calls on Kubernetes")`] : []),
+      ]);
+    if (plan.sip.enabled) {
+      this.sipUri = pulumi.output(sipUri(sipDomain, plan.sip.tls));
+      this.sipNumbers = pulumi.output([...plan.sip.numbers]);
+      this.sipFirewall = pulumi.output(sipFirewallLines(args.config.sip));
+    }
     this.agentImage = pulumi.output(placement.agentImage);
     this.namespace = nsName;
     this.secretNames = pulumi.all(secrets.names).apply((names) => ({ ...names }) as Record<string, string>);

@@ -31,7 +31,10 @@ export interface RedisLayout {
   tls: boolean;
   /** It requires a password (AUTH): everywhere it is reached over the network. */
   auth: boolean;
-  /** LiveKit uses it: more than one LiveKit node share rooms through it (multi-node mode). */
+  /**
+   * LiveKit uses it: more than one LiveKit node share rooms through it (multi-node mode), or (on
+   * Kubernetes) the LiveKit SIP service, which reaches LiveKit only over this Redis (psrpc).
+   */
   livekitUsesIt: boolean;
 }
 
@@ -69,7 +72,7 @@ export interface Resources {
 }
 
 export interface ContainerSize {
-  name: 'livekit' | 'agent' | 'intake' | 'dispatcher' | 'redis' | 'tls-proxy';
+  name: 'livekit' | 'sip' | 'agent' | 'intake' | 'dispatcher' | 'redis' | 'tls-proxy';
   requests: Resources;
   limits: Resources;
 }
@@ -128,6 +131,16 @@ export const REDIS_CONTAINER: Readonly<{ requests: Resources; limits: Resources 
 };
 /** GiB of the in-cluster Redis volume (the AOF of a queue that holds a few KB per call). */
 export const REDIS_VOLUME_GIB = 10;
+/**
+ * The LiveKit SIP service beside LiveKit in its pod (Kubernetes, sip.enabled): SIP signalling and,
+ * per call, G.711 <-> Opus transcoding and resampling. A planning figure (livekit/sip publishes no
+ * per-call cost): its request comes out of LiveKit's share of the node on mid and large, so the pod
+ * still fits the node it is sized for; the limit lets it burst at the spike.
+ */
+export const SIP_CONTAINER: Readonly<{ requests: Resources; limits: Resources }> = {
+  requests: { cpu: 0.5, memoryGiB: 0.5 },
+  limits: { cpu: 2, memoryGiB: 1 },
+};
 /** The TLS proxy in front of signalling: WebSocket frames only, no media. */
 export const TLS_PROXY_CONTAINER: Readonly<{ requests: Resources; limits: Resources }> = {
   requests: { cpu: 0.1, memoryGiB: 0.125 },
@@ -178,7 +191,7 @@ export function allocatable(shape: { vcpu: number; memoryGiB: number }): { vcpu:
 
 export interface LayoutInputs {
   tier: Tier;
-  config: Pick<StackConfig, 'target' | 'kubernetes' | 'capacity' | 'aws'>;
+  config: Pick<StackConfig, 'target' | 'kubernetes' | 'capacity' | 'aws'> & { sip: Pick<StackConfig['sip'], 'enabled'> };
   livekit: { instanceType: string; vcpu: number; memoryGiB: number; nodes: Range };
   agents: { instanceType: string; sessionsPerWorker: number; workers: Range; colocatedWithLivekit: boolean };
   /** Instance type of the Kubernetes services pool (intake, dispatcher, Redis, TLS proxy). */
@@ -255,11 +268,13 @@ function kubernetesLayout(inputs: LayoutInputs): DeploymentLayout {
   const multiNode = livekit.nodes.max > 1;
   const inCluster = inputs.redisMode !== 'external';
   const small = agents.colocatedWithLivekit;
+  const sip = config.sip.enabled;
   const node = allocatable(livekit);
-  // LiveKit holds the whole node it runs on (one per node), except on small, where the plan gives it the reserved share.
+  // LiveKit holds the whole node it runs on (one per node), except on small, where the plan gives it
+  // the reserved share; the SIP service's request comes out of the whole node, not on top of it.
   const livekitRequests: Resources = small
     ? { cpu: config.capacity.smallBoxReservedVcpu, memoryGiB: SMALL_LIVEKIT_POD_MEMORY_GIB }
-    : { cpu: node.vcpu, memoryGiB: LIVEKIT_POD_MEMORY_GIB };
+    : { cpu: round3(node.vcpu - (sip ? SIP_CONTAINER.requests.cpu : 0)), memoryGiB: LIVEKIT_POD_MEMORY_GIB };
   const livekitLimits: Resources = small ? { ...livekitRequests } : { cpu: node.vcpu, memoryGiB: node.memoryGiB };
   // An agent pod requests what its sessions need (LiveKit's example: requests = limits).
   const agentSize: Resources = {
@@ -291,9 +306,10 @@ function kubernetesLayout(inputs: LayoutInputs): DeploymentLayout {
   return {
     tls: { signalling: 'cluster-proxy', turn: 'livekit' },
     loadBalancers: ['signalling', 'turn-tls'],
+    // The SIP service needs LiveKit on its Redis even with one LiveKit node (livekit/sip README).
     redis: inCluster
-      ? { placement: 'in-cluster', reachedFrom: 'stack', tls: false, auth: true, livekitUsesIt: multiNode }
-      : { placement: 'external', reachedFrom: 'stack', tls: true, auth: true, livekitUsesIt: multiNode },
+      ? { placement: 'in-cluster', reachedFrom: 'stack', tls: false, auth: true, livekitUsesIt: multiNode || sip }
+      : { placement: 'external', reachedFrom: 'stack', tls: true, auth: true, livekitUsesIt: multiNode || sip },
     // Small: one pool of the plan's box type, the scheduler packing every pod (LiveKit one per node).
     machines: small
       ? [{ name: 'box', roles: ['livekit', 'agent', 'intake', 'dispatcher', ...(inCluster ? (['redis'] as const) : []), 'tls-proxy'], count: null, instanceType: livekit.instanceType, onePerMachine: true }]
@@ -310,7 +326,13 @@ function kubernetesLayout(inputs: LayoutInputs): DeploymentLayout {
     ],
     drain: { agentSeconds: agentDrainSeconds, livekitSeconds: livekitGrace },
     pods: {
-      livekit: { replicas: livekit.nodes, containers: [{ name: 'livekit', requests: livekitRequests, limits: livekitLimits }], terminationGracePeriodSeconds: livekitGrace, pool: pool('livekit') },
+      // With phone calls the SIP service runs in LiveKit's pod: one per LiveKit node, scaled with it (components/k8s/sip.ts says why).
+      livekit: {
+        replicas: livekit.nodes,
+        containers: [{ name: 'livekit', requests: livekitRequests, limits: livekitLimits }, ...(sip ? [container('sip', SIP_CONTAINER)] : [])],
+        terminationGracePeriodSeconds: livekitGrace,
+        pool: pool('livekit'),
+      },
       agent: {
         replicas: agents.workers,
         containers: [{ name: 'agent', requests: agentSize, limits: { ...agentSize } }],

@@ -328,7 +328,7 @@ export function planDeployment(config: StackConfig): DeploymentPlan {
     llmRateLimits,
     usagePerCall,
     providers: { ...providers },
-    sip: planSip(config.sip, tier),
+    sip: planSip(config.sip, tier, config.target),
     inference,
     costInputs: {
       expectedScaleOutShare: capacity.expectedScaleOutShare,

@@ -1,8 +1,9 @@
 /**
  * Policies for the Kubernetes target (@pulumi/policy), as a plain array beside the AWS ones: no
  * privileged container, limits on every container, no secret in a ConfigMap (nor in a literal env
- * value or an annotation), a PodDisruptionBudget for LiveKit and the agent workers, and grace
- * periods that cover the drain. The PolicyPack (index.ts) runs them with the AWS array; the tests
+ * value or an annotation), the host network only for LiveKit's media (LiveKit and the LiveKit SIP
+ * service), a PodDisruptionBudget for LiveKit and the agent workers, and grace periods that cover
+ * the drain. The PolicyPack (index.ts) runs them with the AWS array; the tests
  * call each validation on the mocked resource graph.
  */
 import type { ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from '@pulumi/policy';
@@ -14,6 +15,7 @@ export const K8S_TYPES = {
   statefulSet: 'kubernetes:apps/v1:StatefulSet',
   daemonSet: 'kubernetes:apps/v1:DaemonSet',
   pod: 'kubernetes:core/v1:Pod',
+  job: 'kubernetes:batch/v1:Job',
   configMap: 'kubernetes:core/v1:ConfigMap',
   pdb: 'kubernetes:policy/v1:PodDisruptionBudget',
 } as const;
@@ -27,10 +29,12 @@ type Props = Record<string, unknown>;
 const record = (v: unknown): Props => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Props) : {});
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
-/** The pod spec of a workload (Deployment, StatefulSet, DaemonSet: spec.template.spec; Pod: spec), or null. */
+/** The pod spec of a workload (Deployment, StatefulSet, DaemonSet, Job: spec.template.spec; Pod: spec), or null. */
 export function podSpecOf(type: string, props: Props): Props | null {
   if (type === K8S_TYPES.pod) return record(props.spec);
-  if (type === K8S_TYPES.deployment || type === K8S_TYPES.statefulSet || type === K8S_TYPES.daemonSet) return record(record(record(props.spec).template).spec);
+  if (type === K8S_TYPES.deployment || type === K8S_TYPES.statefulSet || type === K8S_TYPES.daemonSet || type === K8S_TYPES.job) {
+    return record(record(record(props.spec).template).spec);
+  }
   return null;
 }
 
@@ -120,6 +124,35 @@ export const k8sNoSecretInConfig: ResourceValidationPolicy = {
   },
 };
 
+// --- The host network only for LiveKit's media ---------------------------------------------------------
+
+/** Image repositories allowed on the host network: WebRTC and SIP media need the node's own ports and address. */
+export const HOST_NETWORK_IMAGES = ['livekit/livekit-server', 'livekit/sip'] as const;
+
+function imageRepository(image: unknown): string {
+  return String(image).replace(/@sha256:[a-f0-9]+$/, '').replace(/:[A-Za-z0-9_][A-Za-z0-9_.-]*$/, '').replace(/^docker\.io\//, '');
+}
+
+function isSipImage(image: unknown): boolean {
+  return imageRepository(image) === 'livekit/sip';
+}
+
+export const k8sHostNetworkOnlyForMedia: ResourceValidationPolicy = {
+  name: 'k8s-host-network-only-for-media',
+  description: `Only pods made of LiveKit's media servers (${HOST_NETWORK_IMAGES.join(', ')}) use the host network (and with it ClusterFirstWithHostNet DNS): any other container there would bypass NetworkPolicies and share the node's ports.`,
+  enforcementLevel: 'mandatory',
+  validateResource: (args, report) => {
+    const spec = podSpecOf(args.type, args.props);
+    if (!spec || spec.hostNetwork !== true) return;
+    for (const c of containersOf(spec)) {
+      if (!(HOST_NETWORK_IMAGES as readonly string[]).includes(imageRepository(c.image))) {
+        report(`${args.name} container ${String(c.name)}: image ${String(c.image)} runs on the host network; only ${HOST_NETWORK_IMAGES.join(' and ')} may`);
+      }
+    }
+    if (spec.dnsPolicy !== 'ClusterFirstWithHostNet') report(`${args.name}: on the host network without dnsPolicy ClusterFirstWithHostNet, its containers cannot resolve the cluster's Services (Redis, the intake)`);
+  },
+};
+
 // --- Grace periods that cover the drain ---------------------------------------------------------------
 
 /** What a workload's pods drain on SIGTERM, from their containers: the agent worker's drain timeout, LiveKit's rooms. */
@@ -133,6 +166,8 @@ export function drainSecondsOf(spec: Props): { seconds: number; what: string } |
       return { seconds: seconds + DRAIN_MARGIN_SECONDS, what: `the agent worker's drain (${seconds} s) + ${DRAIN_MARGIN_SECONDS} s` };
     }
     if (String(c.image).includes('livekit-server')) return { seconds: MAX_CALL_SECONDS, what: `the longest call (${MAX_CALL_SECONDS} s): LiveKit drains its rooms` };
+    // livekit/sip cmd/livekit-sip/main.go: SIGTERM finishes every call, then exits.
+    if (isSipImage(c.image)) return { seconds: MAX_CALL_SECONDS, what: `the longest call (${MAX_CALL_SECONDS} s): the SIP service finishes its calls` };
   }
   return null;
 }
@@ -191,4 +226,4 @@ export const k8sPdbForCallHolders: StackValidationPolicy = {
 };
 
 /** Every Kubernetes policy. */
-export const kubernetesPolicies = [k8sNoPrivilegedContainers, k8sLimitsOnEveryContainer, k8sNoSecretInConfig, k8sGraceCoversDrain, k8sPdbForCallHolders];
+export const kubernetesPolicies = [k8sNoPrivilegedContainers, k8sLimitsOnEveryContainer, k8sNoSecretInConfig, k8sHostNetworkOnlyForMedia, k8sGraceCoversDrain, k8sPdbForCallHolders];

@@ -22,8 +22,12 @@ export interface SipPlan {
   provider: SipProvider;
   /** Where the SIP service runs: beside LiveKit, on every LiveKit node. */
   placement: 'livekit-nodes';
-  /** The provider's target: the LiveKit node's Elastic IP (small, mid) or the signalling NLB's SIP listeners (large). */
-  entry: 'node-elastic-ip' | 'load-balancer';
+  /**
+   * The provider's target: the LiveKit node's Elastic IP (AWS small, mid), the signalling NLB's SIP
+   * listeners (AWS large), or on Kubernetes a DNS name (sip.<domain>) the operator points at the
+   * LiveKit nodes' public addresses (components/k8s/sip.ts).
+   */
+  entry: 'node-elastic-ip' | 'load-balancer' | 'node-dns';
   /** SIP over TLS (5061) and SRTP. */
   tls: boolean;
   /** The numbers callers dial (stack output sipNumbers). */
@@ -32,12 +36,16 @@ export interface SipPlan {
   outboundTrunk: boolean;
 }
 
-export function planSip(sip: { enabled: boolean; provider: SipProvider; tls: { enabled: boolean }; numbers: readonly string[]; outbound?: unknown }, tier: Tier): SipPlan {
+export function planSip(
+  sip: { enabled: boolean; provider: SipProvider; tls: { enabled: boolean }; numbers: readonly string[]; outbound?: unknown },
+  tier: Tier,
+  target: 'aws' | 'kubernetes' = 'aws',
+): SipPlan {
   return {
     enabled: sip.enabled,
     provider: sip.provider,
     placement: 'livekit-nodes',
-    entry: tier === 'large' ? 'load-balancer' : 'node-elastic-ip',
+    entry: target === 'kubernetes' ? 'node-dns' : tier === 'large' ? 'load-balancer' : 'node-elastic-ip',
     tls: sip.tls.enabled,
     numbers: [...sip.numbers],
     outboundTrunk: sip.outbound !== undefined,

@@ -71,10 +71,12 @@ export interface SipServiceArgs {
   redis: SipRedisArgs;
   /**
    * The address the SIP service advertises in SIP and SDP (`nat_1_to_1_ip`): the node's Elastic
-   * IP (small, mid), or "imds" to fill the node's public IPv4 in at boot (large). Without it the
-   * service advertises its private address and callers hear nothing.
+   * IP (small, mid), or "imds" to fill the node's public IPv4 in at boot (large), or "stun" for
+   * `use_external_ip: true` (Kubernetes: the node is not known before the pod lands; livekit/sip
+   * asks public STUN servers, mediatransportutil pkg/rtcconfig). Without one of them the service
+   * advertises its private address and callers hear nothing.
    */
-  publicIp: string | 'imds';
+  publicIp: string | 'imds' | 'stun';
   /** SIP over TLS on 5061: certificate and key files inside the container; default off. */
   tls?: { certFile: string; keyFile: string };
   /** logging.level; default info. */
@@ -89,7 +91,9 @@ export interface SipServiceConfig {
   redis: { address: string; password?: string; tls?: { enabled: true; server_name: string } };
   sip_port: number;
   rtp_port: string;
-  nat_1_to_1_ip: string;
+  /** One of the two (livekit/sip refuses both: pkg/config/config.go "use_external_ip and nat_1_to_1_ip can not both be set"). */
+  nat_1_to_1_ip?: string;
+  use_external_ip?: true;
   health_port: number;
   prometheus_port: number;
   hide_inbound_port: true;
@@ -102,7 +106,10 @@ export function sipServiceConfig(args: SipServiceArgs): SipServiceConfig {
   assertApiKeyName('apiKey', args.apiKey);
   const wsUrl = args.wsUrl ?? `ws://127.0.0.1:${LIVEKIT_HTTP_PORT}`;
   if (!/^wss?:\/\/[^\s/@]+(:\d+)?\/?$/.test(wsUrl)) throw new Error(`wsUrl must be a ws:// or wss:// URL without credentials or path, got "${wsUrl}"`);
-  const publicIp = args.publicIp === 'imds' ? SIP_CONFIG_PLACEHOLDERS.publicIp : assertPublicIpv4(args.publicIp);
+  const publicAddress =
+    args.publicIp === 'stun'
+      ? { use_external_ip: true as const }
+      : { nat_1_to_1_ip: args.publicIp === 'imds' ? SIP_CONFIG_PLACEHOLDERS.publicIp : assertPublicIpv4(args.publicIp) };
   const config: SipServiceConfig = {
     api_key: args.apiKey,
     api_secret: SIP_CONFIG_PLACEHOLDERS.apiSecret,
@@ -111,7 +118,7 @@ export function sipServiceConfig(args: SipServiceArgs): SipServiceConfig {
     sip_port: SIP_SIGNALLING_PORT,
     // A scalar "start-end": mediatransportutil's PortRange parses no other form.
     rtp_port: `${SIP_RTP_PORT_RANGE.start}-${SIP_RTP_PORT_RANGE.end}`,
-    nat_1_to_1_ip: publicIp,
+    ...publicAddress,
     health_port: SIP_HEALTH_PORT,
     prometheus_port: SIP_PROMETHEUS_PORT,
     // Silently drop INVITEs no trunk or rule admits, instead of answering scanners.
@@ -128,14 +135,14 @@ export function sipServiceConfig(args: SipServiceArgs): SipServiceConfig {
 }
 
 /** The SIP service's config text (placeholders for the secrets). Throws if it would hold a key livekit/sip does not read. */
-export function renderSipConfig(args: SipServiceArgs): string {
+export function renderSipConfig(args: SipServiceArgs, filledBy = `boot.sh fills the placeholders into ${SIP_FILES.config} (0600), which the container mounts.`): string {
   const config = sipServiceConfig(args);
   const unknown = unknownSipKeys(config);
   // Unreachable unless sipServiceConfig grows a key livekit/sip does not have: fail here, not silently at boot.
   if (unknown.length > 0) throw new Error(`the SIP config would contain keys livekit/sip ignores: ${unknown.join(', ')}`);
   const comment = [
     ` LiveKit SIP service (${SIP_IMAGE}), rendered by voice-agent-infra (components/sip). Holds no secret:`,
-    ` boot.sh fills the placeholders into ${SIP_FILES.config} (0600), which the container mounts.`,
+    ` ${filledBy}`,
     ` Keys: ${LIVEKIT_SIP_CONFIG_SOURCE.repository} ${LIVEKIT_SIP_CONFIG_SOURCE.tag} ${LIVEKIT_SIP_CONFIG_SOURCE.file}.`,
   ].join('\n');
   return toYamlText(config, comment);

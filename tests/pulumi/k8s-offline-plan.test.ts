@@ -29,6 +29,7 @@ const T = {
   hpa: 'kubernetes:autoscaling/v2:HorizontalPodAutoscaler',
   scaledObject: 'kubernetes:keda.sh/v1alpha1:ScaledObject',
   certificate: 'kubernetes:cert-manager.io/v1:Certificate',
+  job: 'kubernetes:batch/v1:Job',
 } as const;
 
 const plans = new Map<string, OfflinePlan>();
@@ -57,7 +58,7 @@ const replicasOf = (stack: string, w: Obj) => {
   return { min: w.spec.replicas as number, max: w.spec.replicas as number };
 };
 const livekitConfigOf = (stack: string) => {
-  const configMap = of(stack, T.configMap).find((c) => component(c) === 'livekit')!;
+  const configMap = of(stack, T.configMap).find((c) => c.name === 'voice-livekit-config')!;
   return parseYaml((configMap.inputs as Obj).data['config.yaml']) as Obj;
 };
 
@@ -139,7 +140,8 @@ describe.each(K8S_EXAMPLE_STACKS)('stack %s: the graph matches the plan', (stack
       const redis = statefulSets[0]!.inputs as Obj;
       expect(redis.spec.template.spec.containers[0].command.join(' ')).toMatch(/--appendonly yes --appendfsync everysec --maxmemory-policy noeviction/);
       const from = (redisPolicy!.inputs as Obj).spec.ingress[0].from as Obj[];
-      expect(from.filter((f) => f.podSelector).map((f) => f.podSelector.matchLabels[LABEL_KEYS.component]).sort()).toEqual(['agent', 'queue']);
+      // sip-sync takes its lock in the queue's Redis.
+      expect(from.filter((f) => f.podSelector).map((f) => f.podSelector.matchLabels[LABEL_KEYS.component]).sort()).toEqual(['agent', 'queue', 'sip-sync']);
       expect(from.some((f) => f.ipBlock)).toBe(plan.layout.redis.livekitUsesIt);
     } else {
       expect(statefulSets).toHaveLength(0);
@@ -191,7 +193,7 @@ describe.each(K8S_EXAMPLE_STACKS)('stack %s: the graph matches the plan', (stack
     expect(queue.spec.ingress[0]).toEqual({ from: cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: 8080 }] });
   });
 
-  it('every container has probes, limits, and runs without privilege escalation; only LiveKit uses the host network', () => {
+  it('every container has probes, limits, and runs without privilege escalation; only LiveKit (with the SIP service in its pod) uses the host network', () => {
     for (const r of [...of(stack, T.deployment), ...of(stack, T.statefulSet)]) {
       const spec = podSpec(r.inputs as Obj);
       expect(spec.hostNetwork === true, r.name).toBe(component(r) === 'livekit');
@@ -221,7 +223,7 @@ describe.each(K8S_EXAMPLE_STACKS)('stack %s: the graph matches the plan', (stack
     const outputs = plans.get(stack)!.outputs;
     expect(outputs).toMatchObject({ livekitUrl: `wss://${exampleConfig(stack).kubernetes.domain}`, tier: planOf(stack).tier });
     expect(JSON.stringify(outputs)).not.toMatch(/\[secret\]|apiSecret|password/i);
-    expect(outputs.dnsRecords).toHaveLength(2);
+    expect(outputs.dnsRecords).toHaveLength(3);
     expect(outputs.secretArns).toBeUndefined();
   });
 

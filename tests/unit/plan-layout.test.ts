@@ -118,7 +118,9 @@ describe('layout on Kubernetes', () => {
   });
 
   it('Redis: in the cluster on small and mid; large needs an external one or an explicit choice', () => {
-    expect(k8s(15_000).layout.redis).toMatchObject({ placement: 'in-cluster', tls: false, auth: true, livekitUsesIt: false });
+    // One LiveKit node uses no Redis, unless the SIP service needs it there (tests/unit/k8s-sip.test.ts).
+    expect(k8s(15_000, {}, { sip: { enabled: false } }).layout.redis).toMatchObject({ placement: 'in-cluster', tls: false, auth: true, livekitUsesIt: false });
+    expect(k8s(15_000).layout.redis).toMatchObject({ placement: 'in-cluster', livekitUsesIt: true });
     expect(k8s(50_000).layout.pods!.redis).not.toBeNull();
     const error = errorOf(() => k8s(250_000));
     expect(error.key).toBe('kubernetes.redisUrl');
