@@ -24,7 +24,7 @@ import type { DeploymentPlan } from '../plan/plan.js';
 import { agentInferenceEnvironment } from '../inference/agent-env.js';
 import { inferenceServers } from '../inference/plan.js';
 import { sipSettings } from '../sip/config.js';
-import { sipDeclaration, sipUri } from '../sip/declaration.js';
+import { sipDeclaration, sipObjectNames, sipUri } from '../sip/declaration.js';
 import { AgentWorkers } from './agent-workers.js';
 import { inferenceHost, InferenceServer } from './inference-server.js';
 import { type Component, labels, SERVICE_NAMES, serviceHost, sizeOf, type StackIdentity } from './common.js';
@@ -265,6 +265,8 @@ export class K8sVoiceStack extends pulumi.ComponentResource {
         queueStatsUrl: queueStatsUrl(ns),
         image: placement.agentImage,
         sessionsPerWorker: plan.agents.sessionsPerWorker,
+        // The escalation transfer dials out on the stack's outbound trunk, when it has one.
+        ...(plan.sip.enabled && args.config.sip.outbound ? { escalationOutboundTrunk: sipObjectNames(args.stack).outbound } : {}),
         drainSeconds: layout.drain.agentSeconds,
         livekitUrl: `ws://${livekitHost}:${LIVEKIT_HTTP_PORT}`,
         apiKey: secrets.apiKey,

@@ -288,6 +288,14 @@ describe('sip-sync runs again exactly when its inputs change', () => {
   });
 });
 
+describe('the escalation transfer on Kubernetes', () => {
+  it("agent workers get the outbound trunk's name when the stack has one, and none otherwise", () => {
+    const agentEnv = (name: string) => (inputs(one(name, 'agents')).spec.template.spec.containers[0].env as Obj[]).find((e) => e.name === 'ESCALATION_OUTBOUND_TRUNK');
+    expect(agentEnv('large-outbound')?.value).toBe('voice-agent-k8s-large-outbound');
+    expect(agentEnv('large')).toBeUndefined();
+  });
+});
+
 describe('Kubernetes policies refuse what the SIP service must not become', () => {
   it('k8s-no-secret-in-config: the SIP ConfigMap with a filled-in secret fails', async () => {
     const policy = kubernetesPolicies.find((p) => p.name === 'k8s-no-secret-in-config') as ResourceValidationPolicy;

@@ -15,7 +15,7 @@ import { policies, resourceViolations, userDataText } from '../../components/pol
 import { buildStackReport } from '../../components/report.js';
 import type { StackConfig } from '../../components/config.js';
 import { sipSettings } from '../../components/sip/config.js';
-import { sipDeclaration } from '../../components/sip/declaration.js';
+import { sipDeclaration, sipObjectNames } from '../../components/sip/declaration.js';
 import { SIP_WATCH_UNIT, sipDeclarationParameterName } from '../../components/sip/node.js';
 import { PROVIDER_RANGES } from '../../components/sip/providers.js';
 import { SIP_CONFIG_PLACEHOLDERS, SIP_FILES } from '../../components/sip/sip-yaml.js';
@@ -253,6 +253,13 @@ describe('a Telnyx trunk with TLS, numbers, outbound trunk and credentials (larg
     expect(composeOf(files).services.sip!.volumes).toContain(`${SIP_FILES.tlsDir}:${SIP_FILES.containerTlsDir}:ro`);
     const version = of(key, 'aws:secretsmanager/secretVersion:SecretVersion').find((v) => v.name === 'voice-secrets-sip-credentials')!;
     expect(version.inputs.secretString).toBe('[secret]');
+  });
+
+  it("tells the agent workers the outbound trunk's name (ESCALATION_OUTBOUND_TRUNK): the transfer dials out on it", () => {
+    const agentEnv = composeOf(machineFiles(key).get('voice-agents')!).services.agent!.environment!;
+    expect(agentEnv.ESCALATION_OUTBOUND_TRUNK).toBe(sipObjectNames('large').outbound);
+    // A stack without an outbound trunk names none.
+    expect(composeOf(machineFiles('large').get('voice-agents')!).services.agent!.environment!.ESCALATION_OUTBOUND_TRUNK).toBeUndefined();
   });
 
   it('declares the trunks with auth flags and SRTP, never the credentials', () => {
