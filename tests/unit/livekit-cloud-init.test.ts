@@ -172,7 +172,8 @@ describe('cloud-init content', () => {
     const watch = file(files, `/etc/systemd/system/${IMAGE_WATCH_UNIT}.service`).content;
     expect(watch).toMatch(new RegExp(`^Requisite=${SYSTEMD_UNIT}$`, 'm'));
     expect(watch).toMatch(new RegExp(`^ExecStart=${NODE_FILES.imageWatchScript}$`, 'm'));
-    expect(watch).toMatch(/^TimeoutStartSec=960$/m);
+    // The pull (300), the new worker's registration (300), the intake's health (120), the old worker's drain (600 + 60).
+    expect(watch).toMatch(/^TimeoutStartSec=1380$/m);
     expect(file(files, `/etc/systemd/system/${IMAGE_WATCH_UNIT}.timer`).content).toMatch(/^OnUnitInactiveSec=1min$/m);
     expect(userData('agent').config.runcmd).not.toContainEqual(['systemctl', 'enable', '--now', `${IMAGE_WATCH_UNIT}.timer`]);
   });
