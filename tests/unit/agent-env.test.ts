@@ -35,7 +35,7 @@ describe('the keys the stack asks for are the ones the worker needs', () => {
   it.each(TTS_PROVIDERS)('providers.tts %s: with exactly those keys (and TTS_PROVIDER) the worker resolves its providers; without any one it refuses, naming it', (tts) => {
     const providers = parseStackConfig({ monthlyMinutes: 10_000, providers: { tts } }).providers;
     const keys = agentProviderKeys(providers);
-    const env = { ...Object.fromEntries(keys.map((k) => [k, `value-of-${k}`])), TTS_PROVIDER: ttsVendor(tts) };
+    const env: Record<string, string> = { ...Object.fromEntries(keys.map((k) => [k, `value-of-${k}`])), TTS_PROVIDER: ttsVendor(tts) };
     expect(resolveProviderSettings(spec.providers, env).tts.provider).toBe(ttsVendor(tts));
     for (const key of keys) {
       const { [key]: _dropped, ...without } = env;
