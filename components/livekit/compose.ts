@@ -109,11 +109,6 @@ export function servicesFor(role: NodeRole, opts: { sip?: boolean } = {}): Compo
   }
 }
 
-/** The services the node's unit starts: all of servicesFor but the small box's second agent slot. */
-export function startedServicesFor(role: NodeRole, opts: { sip?: boolean } = {}): ComposeServiceName[] {
-  return servicesFor(role, opts).filter((name) => !isAgentSlot(name) || name === FIRST_AGENT_SLOT);
-}
-
 /** True for the small box's agent worker services (agent-a, agent-b). */
 export function isAgentSlot(name: string): name is AgentSlotService {
   return Object.hasOwn(AGENT_SLOTS, name);
