@@ -270,6 +270,13 @@ const awsSchema = z
     drainSeconds: integerBetween(30, AWS_MAX_DRAIN_SECONDS, 'seconds a node may drain its calls').default(AWS_MAX_DRAIN_SECONDS),
     /** Encrypted gp3 volume of the single node (small, mid) for Redis's AOF and Caddy's certificates, GiB; default 10. */
     dataVolumeGiB: integerBetween(1, 16_384, 'GiB of the data volume').default(10),
+    /**
+     * Full ARN of a Secrets Manager secret you own whose SecretString is a JSON object of the agent
+     * worker's environment (its providers' API keys); required on AWS (components/aws/agent-env.ts).
+     */
+    agentEnvSecretArn: z.string({ error: 'must be a Secrets Manager secret ARN' }).optional(),
+    /** The customer managed KMS key that secret is encrypted with, if not aws/secretsmanager: the workers get kms:Decrypt on it through Secrets Manager. */
+    agentEnvKmsKeyArn: z.string({ error: 'must be a KMS key ARN' }).optional(),
   })
   .prefault({});
 

@@ -35,6 +35,36 @@ export interface InstancePolicyInputs {
   ecrRepositoryArn: string | null;
   /** SSM parameters the group reads (the single node's agent image parameter); default none. */
   parameterArns?: readonly string[];
+  /** The operator's agent env secret, for the groups that run the agent worker; default none. */
+  agentEnv?: AgentEnvGrant;
+}
+
+/** The agent worker's environment secret (aws.agentEnvSecretArn) and the KMS key it is encrypted with, if a customer's. */
+export interface AgentEnvGrant {
+  secretArn: string;
+  kmsKeyArn: string | null;
+}
+
+/**
+ * Reading the operator's agent env secret: GetSecretValue on that ARN alone; with a customer managed
+ * key, kms:Decrypt on that key only through Secrets Manager in the secret's region and only for
+ * that secret (Secrets Manager's encryption context holds the secret's ARN: AWS Secrets Manager
+ * User Guide, "Secret encryption and decryption", encryption context). The key's policy must also
+ * let the account's IAM policies grant it (a key's default policy does).
+ */
+export function agentEnvStatements(grant: AgentEnvGrant): PolicyStatement[] {
+  const statements: PolicyStatement[] = [{ Sid: 'ReadAgentEnvSecret', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: grant.secretArn }];
+  if (grant.kmsKeyArn) {
+    const region = grant.secretArn.split(':')[3];
+    statements.push({
+      Sid: 'DecryptAgentEnvSecret',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt'],
+      Resource: grant.kmsKeyArn,
+      Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com`, 'kms:EncryptionContext:SecretARN': grant.secretArn } },
+    });
+  }
+  return statements;
 }
 
 /** The inline policy of an instance role. Pure, so the grants are tested as data. */
@@ -69,6 +99,7 @@ export function instancePolicyDocument(inputs: InstancePolicyInputs): PolicyDocu
   if (inputs.parameterArns && inputs.parameterArns.length > 0) {
     statements.push({ Sid: 'ReadStackParameters', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: [...inputs.parameterArns] });
   }
+  if (inputs.agentEnv) statements.push(...agentEnvStatements(inputs.agentEnv));
   return { Version: '2012-10-17', Statement: statements };
 }
 
@@ -115,6 +146,8 @@ export interface InstanceRoleArgs {
   ecrRepositoryArn: pulumi.Input<string | null>;
   /** SSM parameters the group reads (the single node's agent image); default none. */
   parameterArns?: pulumi.Input<string>[];
+  /** The operator's agent env secret: the groups that run the agent worker; default none. */
+  agentEnv?: AgentEnvGrant;
   /** Tags on the role. */
   tags: Tags;
 }
@@ -138,7 +171,9 @@ export class InstanceRole extends pulumi.ComponentResource {
         policy: pulumi
           .all([pulumi.all(args.secretArns), args.logGroupArn, args.ecrRepositoryArn, pulumi.all(args.parameterArns ?? [])])
           .apply(([secretArns, logGroupArn, ecrRepositoryArn, parameterArns]) =>
-            JSON.stringify(instancePolicyDocument({ secretArns, metricsNamespace: args.metricsNamespace, logGroupArn, ecrRepositoryArn, parameterArns })),
+            JSON.stringify(
+              instancePolicyDocument({ secretArns, metricsNamespace: args.metricsNamespace, logGroupArn, ecrRepositoryArn, parameterArns, ...(args.agentEnv ? { agentEnv: args.agentEnv } : {}) }),
+            ),
           ),
       },
       { parent: this },

@@ -55,6 +55,13 @@ export interface NodeUserDataArgs {
   caddyImage?: string;
   /** Single node: its Elastic IP (livekit.yaml rtc.node_ip) and its data volume. */
   singleNode?: { publicIp: pulumi.Input<string>; dataVolumeId: pulumi.Input<string> };
+  /**
+   * The operator's agent env secret (aws.agentEnvSecretArn) and the keys the providers need: the
+   * roles that run the agent worker (small, agent) read it at boot; the others ignore it.
+   */
+  agentEnv?: { secretArn: string; expectedKeys: readonly string[] };
+  /** TTS vendor of the configured providers (TTS_PROVIDER for the worker, so it uses the key the stack asks for); default the image's spec. */
+  ttsProvider?: 'cartesia' | 'elevenlabs';
   /** LiveKit roles of a stack that answers phone calls: the SIP service and sip-watch (components/sip). */
   sip?: {
     /** SIP over TLS (plan.sip.tls). */
@@ -120,6 +127,7 @@ export function cloudInitArgs(args: NodeUserDataArgs, v: Resolved): CloudInitArg
     extraEnvironment: {
       STACK_NAME: args.stack,
       ...agentSessionEnvironment(args.agentMaxSessions),
+      ...(args.ttsProvider ? { TTS_PROVIDER: args.ttsProvider } : {}),
       ...(args.escalationOutboundTrunk ? { ESCALATION_OUTBOUND_TRUNK: args.escalationOutboundTrunk } : {}),
       ...v.inferenceEnvironment,
     },
@@ -158,6 +166,11 @@ export function cloudInitArgs(args: NodeUserDataArgs, v: Resolved): CloudInitArg
       },
     };
   };
+  // The roles that run the agent worker cannot answer a call without their providers' keys.
+  const agentEnv = () => {
+    if (!args.agentEnv) throw new Error(`role ${args.role} runs the agent worker and needs the agent env secret (aws.agentEnvSecretArn)`);
+    return { agentEnv: { secretArn: secretArn(args.agentEnv.secretArn), expectedKeys: args.agentEnv.expectedKeys } };
+  };
   const pinned = () => {
     if (!v.agentImage) throw new Error(`role ${args.role} needs a pinned agent image`);
     return { agentImage: v.agentImage };
@@ -168,6 +181,7 @@ export function cloudInitArgs(args: NodeUserDataArgs, v: Resolved): CloudInitArg
         ...common,
         ...single(),
         role: 'small',
+        ...agentEnv(),
         domain: args.domain,
         intakeTokenArn: secretArn(v.intakeTokenArn),
         ...(args.acmeEmail ? { acmeEmail: args.acmeEmail } : {}),
@@ -180,6 +194,6 @@ export function cloudInitArgs(args: NodeUserDataArgs, v: Resolved): CloudInitArg
     case 'agent':
       if (!args.livekitUrl) throw new Error('role agent needs livekitUrl');
       if (args.sip) throw new Error('role agent runs no SIP service');
-      return { ...common, ...pinned(), role: 'agent', livekitUrl: args.livekitUrl, redis: externalRedis() };
+      return { ...common, ...pinned(), ...agentEnv(), role: 'agent', livekitUrl: args.livekitUrl, redis: externalRedis() };
   }
 }

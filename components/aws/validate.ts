@@ -4,6 +4,7 @@
  * Each failure is one ConfigError naming the key to change.
  */
 import { ConfigError, type StackConfig } from '../config.js';
+import { type AgentEnvPlacement, checkAgentEnvConfig } from './agent-env.js';
 import { assertPinnedImage } from '../livekit/compose.js';
 import type { DeploymentPlan } from '../plan/plan.js';
 
@@ -38,6 +39,8 @@ export interface AwsPlacement {
   healthCheckGraceSeconds: number;
   /** The single node's data volume, GiB (aws.dataVolumeGiB). */
   dataVolumeGiB: number;
+  /** The agent worker's environment secret (aws.agentEnvSecretArn, aws.agentEnvKmsKeyArn) and the keys its providers need. */
+  agentEnv: AgentEnvPlacement;
 }
 
 const CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate\/[A-Za-z0-9-]+$/;
@@ -47,10 +50,11 @@ const CIDR_V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 /**
  * Checks the `aws` section against the tier and returns the placement the components build.
  * `providerRegion` is the AWS provider's region when the program can know it before any call
- * (`aws:region`, or AWS_REGION); existing subnets must lie in it. Throws one ConfigError for the
- * first problem, naming the key.
+ * (`aws:region`, or AWS_REGION); existing subnets must lie in it. `stack` names the stack in the
+ * command a missing agent env secret's error suggests. Throws one ConfigError for the first
+ * problem, naming the key.
  */
-export function validateAwsConfig(config: StackConfig, plan: Pick<DeploymentPlan, 'tier' | 'loadBalancer'>, providerRegion?: string): AwsPlacement {
+export function validateAwsConfig(config: StackConfig, plan: Pick<DeploymentPlan, 'tier' | 'loadBalancer'>, providerRegion?: string, stack?: string): AwsPlacement {
   const aws = config.aws;
   const tier = plan.tier;
 
@@ -131,6 +135,9 @@ export function validateAwsConfig(config: StackConfig, plan: Pick<DeploymentPlan
     }
   }
 
+  // No stack answers a call without its providers' keys.
+  const agentEnv = checkAgentEnvConfig(config, stack);
+
   return {
     domain,
     turnDomain,
@@ -146,6 +153,7 @@ export function validateAwsConfig(config: StackConfig, plan: Pick<DeploymentPlan
     ecrForceDelete: aws.ecrForceDelete,
     healthCheckGraceSeconds: aws.healthCheckGraceSeconds,
     dataVolumeGiB: aws.dataVolumeGiB,
+    agentEnv,
   };
 }
 

@@ -25,6 +25,7 @@ import type { DeploymentPlan } from '../plan/plan.js';
 import { sipObjectNames } from '../sip/declaration.js';
 import { sipDeclarationParameterName } from '../sip/node.js';
 import { sipIngressRules } from '../sip/providers.js';
+import { ttsVendor } from './agent-env.js';
 import { AgentFleet } from './agent-fleet.js';
 import { AgentImage } from './agent-image.js';
 import { named, stackTags } from './common.js';
@@ -116,7 +117,7 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
     const { plan, stack } = args;
     // One region: the AWS provider's. Its configured name (when the program can see it) checks
     // existing subnets up front; resources read the provider's own answer.
-    const placement = validateAwsConfig(args.config, plan, providerRegionHint());
+    const placement = validateAwsConfig(args.config, plan, providerRegionHint(), stack);
     const layout = awsLayout(plan.layout);
     const tags = stackTags(stack, plan.tier);
     const child = { parent: this };
@@ -237,6 +238,8 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
           ...(sipCertificateArn ? [sipCertificateArn] : []),
         ],
         ...(livekitParameterArns.length > 0 ? { parameterArns: livekitParameterArns } : {}),
+        // The small box runs the agent worker: it reads the operator's agent env secret.
+        ...(layout.agentFleet ? {} : { agentEnv: placement.agentEnv }),
       },
       child,
     );
@@ -330,6 +333,9 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
       drainSeconds: plan.layout.drain.agentSeconds,
       ...(placement.caddyImage ? { caddyImage: placement.caddyImage } : {}),
       ...(secrets.redisAuthSecretArn ? { redisAuthTokenArn: secrets.redisAuthSecretArn } : {}),
+      // The agent worker's providers' keys (read by the roles that run it) and the TTS vendor they are for.
+      agentEnv: { secretArn: placement.agentEnv.secretArn, expectedKeys: placement.agentEnv.expectedKeys },
+      ttsProvider: ttsVendor(args.config.providers.tts),
     };
     // The LiveKit roles run the SIP service and sip-watch when the stack answers phone calls.
     const sipNode = sip
@@ -411,7 +417,7 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
     if (layout.agentFleet) {
       const agentsRole = new InstanceRole(
         `${name}-agents-role`,
-        { ...roleArgs, secretArns: [secrets.livekitApiSecretArn, ...(secrets.redisAuthSecretArn ? [secrets.redisAuthSecretArn] : [])] },
+        { ...roleArgs, secretArns: [secrets.livekitApiSecretArn, ...(secrets.redisAuthSecretArn ? [secrets.redisAuthSecretArn] : [])], agentEnv: placement.agentEnv },
         child,
       );
       const queueRedis = redis ? { host: redis.primaryEndpoint, tls: true } : { host: node!.privateIp, tls: false };

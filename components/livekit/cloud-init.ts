@@ -16,9 +16,14 @@
 import { gzipSync } from 'node:zlib';
 import { renderSipWatchService, SIP_NODE_FILES, SIP_WATCH_TIMER, SIP_WATCH_UNIT, sipTlsBootLines, sipWatchBody } from '../sip/node.js';
 import { renderSipConfig, SIP_FILES, sipConfigFillScript, type SipServiceArgs } from '../sip/sip-yaml.js';
+import { AGENT_ENV_CONVERTER, type AgentEnvArgs, ENV_NAME, isReservedAgentEnvName, RESERVED_AGENT_ENV_PREFIXES, reservedAgentEnvNames } from './agent-env.js';
 import { caddyConfig, renderCaddyConfig } from './caddy.js';
 import {
   AGENT_CLOSE_SECONDS,
+  AGENT_SLOTS,
+  composeFile,
+  FIRST_AGENT_SLOT,
+  isAgentSlot,
   type AgentImageParameter,
   type ComposeArgs,
   DEFAULT_DRAIN_SECONDS,
@@ -28,9 +33,9 @@ import {
   renderCompose,
   servicesFor,
 } from './compose.js';
-import { bootEnvFiles, DATA_DIR, IMAGE_WATCH_UNIT, isSingleNode, NODE_DIR, NODE_FILES, type NodeRole, runsLivekit, SYSTEMD_UNIT } from './layout.js';
+import { bootEnvFiles, DATA_DIR, IMAGE_WATCH_UNIT, isSingleNode, NODE_DIR, NODE_FILES, type NodeRole, runsAgentWorker, runsLivekit, SYSTEMD_UNIT } from './layout.js';
 import { assertHostname, type LivekitConfigArgs, renderLivekitConfig } from './livekit-yaml.js';
-import { assertPort, localIntakeWebhookUrl, REDIS_PORT } from './ports.js';
+import { assertPort, DEFAULT_INTAKE_PORT, localIntakeWebhookUrl, REDIS_PORT } from './ports.js';
 import { assertSecretArn, regionOfSecretArn, type SecretArn } from './secret-arn.js';
 import { toYamlText } from './yaml-text.js';
 
@@ -86,6 +91,12 @@ interface NodeArgsBase extends Omit<ComposeArgs, 'role'> {
   livekitApiSecretArn: SecretArn;
   /** Secrets Manager ARN of ALERT_WEBHOOK_URL (such URLs carry credentials); default none. */
   alertWebhookUrlArn?: SecretArn;
+  /**
+   * The agent worker's own environment (providers' API keys) from the operator's secret, on the
+   * roles that run the agent worker (small, agent): boot.sh converts it into agent-providers.env
+   * (agent-env.ts). Without it the file is empty and the worker exits naming the first missing key.
+   */
+  agentEnv?: AgentEnvArgs;
 }
 
 /**
@@ -246,6 +257,10 @@ export function composeCommand(role: NodeRole): string {
 /** The systemd unit running docker compose for the node. */
 export function renderSystemdUnit(role: NodeRole, drainSeconds: number, services: readonly string[] = servicesFor(role)): string {
   const compose = composeCommand(role);
+  // The small box names what it starts: its second agent slot stays down until a roll (image-watch).
+  // `down` still stops both slots: they are both in the compose file.
+  const started = services.filter((name) => !isAgentSlot(name) || name === FIRST_AGENT_SLOT);
+  const startList = started.length < services.length ? ` ${started.join(' ')}` : '';
   return [
     '[Unit]',
     `Description=voice-agent-infra ${role}: ${services.join(', ')} in docker compose`,
@@ -261,7 +276,7 @@ export function renderSystemdUnit(role: NodeRole, drainSeconds: number, services
     `LimitNOFILE=${LIVEKIT_NOFILE_LIMIT}`,
     `ExecStartPre=${NODE_FILES.bootScript}`,
     `ExecStartPre=${compose} down --remove-orphans`,
-    `ExecStart=${compose} up --remove-orphans`,
+    `ExecStart=${compose} up --remove-orphans${startList}`,
     `ExecStop=${compose} down`,
     'Restart=always',
     'RestartSec=10',
@@ -412,6 +427,9 @@ export function renderBootScript(args: CloudInitArgs): string {
   if (envFiles.livekit) writes.push(`write_env "$RUN/livekit.env" ${envFiles.livekit.join(' ')}`);
   writes.push(`write_env "$RUN/agent.env" ${envFiles.agent.join(' ')}`);
   if (envFiles.redis) writes.push(`write_env "$RUN/redis.env" ${envFiles.redis.join(' ')}`);
+  // The agent worker's own environment (converted above), and on the small box the slot the unit starts.
+  if (runsAgentWorker(args.role)) writes.push(`write_text "$RUN/agent-providers.env" "$AGENT_PROVIDERS_ENV"`);
+  if (servicesFor(args.role).some(isAgentSlot)) writes.push(`write_text "$RUN/agent-slot" ${FIRST_AGENT_SLOT}`);
 
   // The image: the stack's SSM parameter on a single node (never in its user data), else pinned here.
   const image = isSingleNode(args.role)
@@ -482,8 +500,20 @@ export function renderBootScript(args: CloudInitArgs): string {
     '  mv -f "$file.tmp" "$file"',
     '}',
     '',
+    ...(runsAgentWorker(args.role)
+      ? [
+          '# write_text FILE TEXT: TEXT and a newline (nothing when empty), mode 0600, replaced atomically.',
+          'write_text() {',
+          '  { [[ -z $2 ]] || printf \'%s\\n\' "$2"; } >"$1.tmp"',
+          '  chmod 600 "$1.tmp"',
+          '  mv -f "$1.tmp" "$1"',
+          '}',
+          '',
+        ]
+      : []),
     ...image,
     ...reads,
+    ...(runsAgentWorker(args.role) ? agentEnvBootLines(args) : []),
     ...derive,
     ...sipLines,
     ...writes,
@@ -493,6 +523,44 @@ export function renderBootScript(args: CloudInitArgs): string {
     'ecr_login "$AGENT_IMAGE"',
     '',
   ].join('\n');
+}
+
+/**
+ * boot.sh lines that set AGENT_PROVIDERS_ENV: the operator's secret (agentEnv) read with the
+ * instance role and converted strictly (agent-env.ts), or nothing, with a warning, without one.
+ * The secret goes from the AWS CLI to python3 through a pipe: never in argv or a file.
+ */
+function agentEnvBootLines(args: CloudInitArgs): string[] {
+  if (args.agentEnv === undefined) {
+    return [
+      "echo 'voice-agent boot: warning: no agent env secret (aws.agentEnvSecretArn): the agent worker gets no provider API keys' >&2",
+      "AGENT_PROVIDERS_ENV=''",
+    ];
+  }
+  const { secretArn, expectedKeys = [] } = args.agentEnv;
+  // Whatever the compose file sets for the agent image's services is the stack's, not the operator's.
+  const compose = composeFile(composeArgs(args));
+  const rendered = Object.values(compose.services).flatMap((service) => Object.keys(service?.environment ?? {}));
+  return [
+    "# The agent worker's own environment: the operator's JSON secret, converted strictly (components/livekit/agent-env.ts).",
+    "AGENT_ENV_CONVERTER=$(cat <<'PY'",
+    AGENT_ENV_CONVERTER.trimEnd(),
+    'PY',
+    ')',
+    '# read_agent_env ARN REGION RESERVED PREFIXES EXPECTED: sets AGENT_PROVIDERS_ENV (NAME=\'value\' lines).',
+    'read_agent_env() {',
+    "  local json='' attempt",
+    '  for attempt in 1 2 3 4 5; do',
+    '    json=$(aws secretsmanager get-secret-value --region "$2" --secret-id "$1" --query SecretString --output text) && break',
+    "    json=''",
+    '    sleep $((attempt * 3))',
+    '  done',
+    '  [[ -n $json ]] || fail "agent env: cannot read secret $1 (instance role, network?)"',
+    "  command -v python3 >/dev/null || fail 'agent env: no python3 to convert the secret (Ubuntu 24.04 ships it)'",
+    '  AGENT_PROVIDERS_ENV=$(printf \'%s\' "$json" | python3 -c "$AGENT_ENV_CONVERTER" "$1" "$3" "$4" "$5") || exit 1',
+    '}',
+    `read_agent_env ${sq(secretArn)} ${sq(regionOfSecretArn(secretArn))} ${sq(reservedAgentEnvNames(rendered).join(' '))} ${sq(RESERVED_AGENT_ENV_PREFIXES.join(' '))} ${sq(expectedKeys.join(' '))}`,
+  ];
 }
 
 function singleNode(args: CloudInitArgs): SmallNodeArgs | LivekitMidNodeArgs {
@@ -556,14 +624,64 @@ const SHELL_MOUNT_DATA: readonly string[] = [
   '}',
 ];
 
+/** Seconds a new agent worker may take to register with LiveKit before a roll gives up on it. */
+export const AGENT_ROLL_HEALTH_SECONDS = 300;
+/** Seconds the recreated intake may take to answer /healthz before the dispatcher is recreated anyway. */
+export const INTAKE_ROLL_HEALTH_SECONDS = 120;
+
 /**
  * image-watch.sh (single node): run every minute by a systemd timer. When the stack has written a
- * new agent image to the SSM parameter, pull it, record it for compose, and let compose recreate
- * the services that run the image: each old container gets one SIGTERM and its stop_grace_period
- * (the agent worker finishes its calls; new calls wait in the queue meanwhile).
+ * new agent image to the SSM parameter, pull it (the running containers keep serving meanwhile),
+ * then roll the services that run the image, the new image given to compose in its environment
+ * (which wins over --env-file: compose-go cli/options.go WithDotEnv, types/mapping.go Merge), and
+ * record it in image.env once they run:
+ * - small: the agent worker start-first (AGENT_SLOTS): a worker on the new image in the other slot;
+ *   once it is registered with LiveKit (its health port answers 200, agents-js worker.ts: only when
+ *   connected and registered), the old one gets one SIGTERM (compose stop: its stop_grace_period,
+ *   then SIGKILL) and drains in the background: it withdraws its capacity heartbeat at once and
+ *   finishes its calls, while new calls go to the new worker. A new worker that never registers
+ *   is removed, and the old one keeps the box (exit 1; the next run tries again).
+ * - intake, then dispatcher, one at a time: compose recreates each (create, stop the old, start the
+ *   new: a gap of a few seconds, during which LiveKit retries its webhooks); the dispatcher only
+ *   once the new intake answers /healthz.
  */
 export function renderImageWatchScript(args: SmallNodeArgs | LivekitMidNodeArgs): string {
-  const imageServices = servicesFor(args.role).filter((s) => s === 'intake' || s === 'dispatcher' || s === 'agent');
+  const services = servicesFor(args.role);
+  const queueServices = services.filter((s) => s === 'intake' || s === 'dispatcher');
+  const slots = services.filter(isAgentSlot);
+  const intakeHealth = `http://127.0.0.1:${args.intakePort ?? DEFAULT_INTAKE_PORT}/healthz`;
+  const slotCase = slots.map((slot) => {
+    const other = slots.find((s) => s !== slot)!;
+    return `  ${slot}) next=${other} health=http://127.0.0.1:${AGENT_SLOTS[other].healthPort}/ ;;`;
+  });
+  const agentRoll = slots.length
+    ? [
+        '',
+        '# The agent worker, start-first: the new image in the other slot, registered before the old one drains.',
+        `active=$(cat "$RUN/agent-slot" 2>/dev/null || echo ${FIRST_AGENT_SLOT})`,
+        'case $active in',
+        ...slotCase,
+        '  *) fail "run/agent-slot names no agent slot: $active" ;;',
+        'esac',
+        `if ! compose up --detach --no-deps "$next" || ! healthy "$health" ${AGENT_ROLL_HEALTH_SECONDS}; then`,
+        '  # A failed roll must not take the box\'s only worker away: remove the new one, keep the old.',
+        '  compose rm --force --stop "$next" >/dev/null 2>&1 || true',
+        `  fail "$next on $wanted did not register with LiveKit (GET $health) within ${AGENT_ROLL_HEALTH_SECONDS} s: removed it; $active keeps serving"`,
+        'fi',
+        'printf \'%s\\n\' "$next" >"$RUN/agent-slot.tmp"',
+        'mv -f "$RUN/agent-slot.tmp" "$RUN/agent-slot"',
+        'echo "voice-agent image-watch: $next is registered; $active drains its calls"',
+        '# One SIGTERM (a second one would end its calls: agent/src/main.ts); Docker kills it after its stop_grace_period.',
+        'compose stop "$active" &',
+        'draining=$!',
+      ]
+    : [];
+  const queueRoll = queueServices.flatMap((service, i) => [
+    `compose up --detach --no-deps ${service}`,
+    ...(service === 'intake' && i < queueServices.length - 1
+      ? [`healthy ${intakeHealth} ${INTAKE_ROLL_HEALTH_SECONDS} || echo "voice-agent image-watch: warning: the new intake did not answer /healthz within ${INTAKE_ROLL_HEALTH_SECONDS} s" >&2`]
+      : []),
+  ]);
   return [
     '#!/bin/bash',
     `# voice-agent-infra image roll (${IMAGE_WATCH_UNIT}.timer), role ${args.role}.`,
@@ -571,25 +689,48 @@ export function renderImageWatchScript(args: SmallNodeArgs | LivekitMidNodeArgs)
     'export LC_ALL=C PATH="$PATH:/snap/bin"',
     'umask 077',
     `ROOT="\${VOICE_AGENT_ROOT:-${NODE_DIR}}"`,
+    'RUN="$ROOT/run"',
     'fail() { echo "voice-agent image-watch: $*" >&2; exit 1; }',
     '',
     ...SHELL_IMAGE_FUNCTIONS,
     `wanted=$(read_parameter ${sq(args.agentImage.ssmParameter)} ${sq(args.agentImage.region)})`,
     'valid_image "$wanted" || fail "the agent image parameter holds no pinned image reference"',
-    `current=$(sed -n "s/^AGENT_IMAGE='\\(.*\\)'$/\\1/p" "${NODE_FILES.imageEnv.replace(NODE_DIR, '$ROOT')}" 2>/dev/null || true)`,
+    `current=$(sed -n "s/^AGENT_IMAGE='\\(.*\\)'$/\\1/p" "$RUN/image.env" 2>/dev/null || true)`,
     '[[ $wanted != "$current" ]] || exit 0',
     '# Pull first: the running containers keep serving while the new image downloads.',
     'ecr_login "$wanted"',
     'docker pull --quiet "$wanted" >/dev/null',
-    `printf "AGENT_IMAGE='%s'\\n" "$wanted" >"${NODE_FILES.imageEnv.replace(NODE_DIR, '$ROOT')}.tmp"`,
-    `mv -f "${NODE_FILES.imageEnv.replace(NODE_DIR, '$ROOT')}.tmp" "${NODE_FILES.imageEnv.replace(NODE_DIR, '$ROOT')}"`,
+    '# compose with the new image; image.env keeps the running one until every service runs the new.',
+    'compose() { AGENT_IMAGE=$wanted docker compose --file "$ROOT/compose.yaml" --env-file "$RUN/image.env" "$@"; }',
+    '# healthy URL SECONDS: true once URL answers 2xx, asking every 5 s for at most SECONDS.',
+    'healthy() {',
+    '  local waited',
+    '  for ((waited = 0; waited < $2; waited += 5)); do',
+    '    curl -fsS -m 4 -o /dev/null "$1" 2>/dev/null && return 0',
+    '    sleep 5',
+    '  done',
+    '  return 1',
+    '}',
     'echo "voice-agent image-watch: rolling to $wanted"',
-    `docker compose --file "${NODE_FILES.compose.replace(NODE_DIR, '$ROOT')}" --env-file "${NODE_FILES.imageEnv.replace(NODE_DIR, '$ROOT')}" up --detach --no-deps ${imageServices.join(' ')}`,
+    ...agentRoll,
+    '',
+    '# intake and dispatcher, one at a time: each is a brief gap (LiveKit retries webhooks meanwhile).',
+    ...queueRoll,
+    'printf "AGENT_IMAGE=\'%s\'\\n" "$wanted" >"$RUN/image.env.tmp"',
+    'mv -f "$RUN/image.env.tmp" "$RUN/image.env"',
+    ...(slots.length
+      ? [
+          '# The old worker has drained (or was killed after its grace period): remove its container.',
+          'wait "$draining" || echo "voice-agent image-watch: warning: stopping $active failed" >&2',
+          'compose rm --force "$active" >/dev/null',
+          'echo "voice-agent image-watch: $active stopped; $next serves $wanted"',
+        ]
+      : []),
     '',
   ].join('\n');
 }
 
-/** The oneshot service the timer runs; it may take as long as the agent's drain. */
+/** The oneshot service the timer runs; it may take as long as the old agent worker's drain. */
 function renderImageWatchService(drainSeconds: number): string {
   return [
     '[Unit]',
@@ -601,7 +742,8 @@ function renderImageWatchService(drainSeconds: number): string {
     '[Service]',
     'Type=oneshot',
     `ExecStart=${NODE_FILES.imageWatchScript}`,
-    `TimeoutStartSec=${drainSeconds + AGENT_CLOSE_SECONDS + 300}`,
+    // The pull, the new worker's registration, the intake's health, and the old worker's drain.
+    `TimeoutStartSec=${drainSeconds + AGENT_CLOSE_SECONDS + AGENT_ROLL_HEALTH_SECONDS + INTAKE_ROLL_HEALTH_SECONDS + 300}`,
     '',
   ].join('\n');
 }
@@ -639,6 +781,13 @@ function redisUrlExpression(args: CloudInitArgs): string {
 /** Run-time checks of every ARN and of the Redis endpoint (types can be cast away; these cannot). */
 function validateSecretArgs(args: CloudInitArgs): void {
   assertSecretArn('livekitApiSecretArn', args.livekitApiSecretArn);
+  if (args.agentEnv !== undefined) {
+    if (!runsAgentWorker(args.role)) throw new Error(`agentEnv applies to the roles that run the agent worker (small, agent), not to role ${args.role}`);
+    assertSecretArn('agentEnv.secretArn', args.agentEnv.secretArn);
+    for (const name of args.agentEnv.expectedKeys ?? []) {
+      if (!ENV_NAME.test(name) || isReservedAgentEnvName(name)) throw new Error(`agentEnv.expectedKeys: "${name}" is not a variable the operator's secret may set`);
+    }
+  }
   if (args.alertWebhookUrlArn !== undefined) assertSecretArn('alertWebhookUrlArn', args.alertWebhookUrlArn);
   if (args.role !== 'agent') assertSecretArn('intakeTokenArn', args.intakeTokenArn);
   if (args.role === 'livekit-mid') assertSecretArn('redisAuthTokenArn', args.redisAuthTokenArn);

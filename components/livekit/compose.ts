@@ -65,16 +65,40 @@ export const LIVEKIT_NOFILE_LIMIT = 500_000;
 /** Default AGENT_NAME (issue 4). */
 export const DEFAULT_AGENT_NAME = 'voice-agent';
 
-/** The agent image's roles run as services of this name; command = the role (`voice-agent <role>`). */
-export type AgentImageService = 'intake' | 'dispatcher' | 'agent' | 'drain-watch';
+/**
+ * The agent image's roles run as services of this name; command = the role (`voice-agent <role>`).
+ * The small box runs its agent worker as `agent-a` or `agent-b` (AGENT_SLOTS), everywhere else as `agent`.
+ */
+export type AgentImageService = 'intake' | 'dispatcher' | 'agent' | AgentSlotService | 'drain-watch';
 export type ComposeServiceName = 'caddy' | 'livekit' | 'redis' | 'sip' | AgentImageService;
+
+/** The small box's two agent worker services: one runs, the other takes over during an image roll. */
+export type AgentSlotService = 'agent-a' | 'agent-b';
+
+/**
+ * The small box rolls its agent worker start-first (image-watch.sh): a worker on the new image
+ * starts in the other slot beside the running one, and only once it is registered with LiveKit
+ * (its health port answers 200) does the old one get its one SIGTERM and drain. Both use the host
+ * network, so each slot has its own health and metrics ports, and its own hostname: the capacity
+ * heartbeat's worker id is hostname + pid (agent/src/worker/index.ts), and with the host network
+ * Docker gives every container the host's name (moby daemon/container_operations.go) while node
+ * is pid 1 in each, so two workers would share one id and the drained one's withdrawal would
+ * delete the new one's capacity. Ports: 8081/9464 are the image's defaults; 8082 and 9466 are free
+ * on the box (9465 is the dispatcher's metrics port where it serves one, components/k8s).
+ */
+export const AGENT_SLOTS: Readonly<Record<AgentSlotService, { healthPort: number; metricsPort: number; hostname: string }>> = {
+  'agent-a': { healthPort: 8081, metricsPort: 9464, hostname: 'agent-a' },
+  'agent-b': { healthPort: 8082, metricsPort: 9466, hostname: 'agent-b' },
+};
+/** The slot the unit starts (boot.sh records it); the other one stays down until a roll. */
+export const FIRST_AGENT_SLOT: AgentSlotService = 'agent-a';
 
 /** Containers per role, in start order; the LiveKit SIP service beside LiveKit when the stack answers phone calls. */
 export function servicesFor(role: NodeRole, opts: { sip?: boolean } = {}): ComposeServiceName[] {
   const sip: ComposeServiceName[] = opts.sip ? ['sip'] : [];
   switch (role) {
     case 'small':
-      return ['caddy', 'livekit', 'redis', ...sip, 'intake', 'dispatcher', 'agent'];
+      return ['caddy', 'livekit', 'redis', ...sip, 'intake', 'dispatcher', 'agent-a', 'agent-b'];
     case 'livekit-mid':
       return ['livekit', 'redis', ...sip, 'intake', 'dispatcher'];
     case 'livekit-large':
@@ -83,6 +107,11 @@ export function servicesFor(role: NodeRole, opts: { sip?: boolean } = {}): Compo
       if (opts.sip) throw new Error('the SIP service runs on LiveKit nodes, not on role agent');
       return ['agent', 'drain-watch'];
   }
+}
+
+/** True for the small box's agent worker services (agent-a, agent-b). */
+export function isAgentSlot(name: string): name is AgentSlotService {
+  return Object.hasOwn(AGENT_SLOTS, name);
 }
 
 /**
@@ -160,6 +189,8 @@ export interface ComposeService {
   volumes?: string[];
   ulimits?: { nofile: { soft: number; hard: number } };
   depends_on?: ComposeServiceName[];
+  /** The small box's agent slots: a hostname of their own (see AGENT_SLOTS). */
+  hostname?: string;
   /** drain-watch only: root, for the Docker socket (the image's own user is not in the docker group). */
   user?: string;
   /** The SIP service: SIGTERM finishes its calls (the default signal, written out because it matters). */
@@ -251,29 +282,42 @@ export function composeFile(args: ComposeArgs): ComposeFile {
         break;
       case 'intake':
       case 'dispatcher':
-      case 'agent': {
+      case 'agent':
+      case 'agent-a':
+      case 'agent-b': {
         const dependsOn: ComposeServiceName[] = [];
         if (hasRedis) dependsOn.push('redis');
         if (hasLivekit) dependsOn.push('livekit');
         // The image's HEALTHCHECK probes the agent worker's health port: the intake points it at
         // its own /healthz; the dispatcher serves no HTTP here, so its check is off.
+        const worker = name === 'agent' || isAgentSlot(name);
+        const slot = isAgentSlot(name) ? AGENT_SLOTS[name] : undefined;
         const health =
           name === 'intake'
             ? { environment: { ...environment, HEALTHCHECK_URL: `http://127.0.0.1:${environment.INTAKE_PORT ?? DEFAULT_INTAKE_PORT}/healthz` } }
             : name === 'dispatcher'
               ? { environment: { ...environment }, healthcheck: { disable: true as const } }
               : // The worker's own drain deadline matches the one Docker and the lifecycle hook allow.
-                { environment: { ...environment, AGENT_DRAIN_TIMEOUT_SECONDS: String(drainSeconds) } };
+                {
+                  environment: {
+                    ...environment,
+                    AGENT_DRAIN_TIMEOUT_SECONDS: String(drainSeconds),
+                    ...(slot ? { AGENT_HEALTH_PORT: String(slot.healthPort), AGENT_METRICS_PORT: String(slot.metricsPort) } : {}),
+                  },
+                };
         services[name] = {
           image: agentImage,
-          command: [name],
+          // Each slot runs the agent role.
+          command: [worker ? 'agent' : name],
+          ...(slot ? { hostname: slot.hostname } : {}),
           network_mode: 'host',
           restart: 'unless-stopped',
-          env_file: [NODE_FILES.agentEnv],
+          // The worker also gets the operator's variables (providers' API keys); intake and dispatcher do not.
+          env_file: worker ? [NODE_FILES.agentEnv, NODE_FILES.agentProvidersEnv] : [NODE_FILES.agentEnv],
           ...health,
           ...(dependsOn.length > 0 ? { depends_on: dependsOn } : {}),
           // The agent worker drains active calls; the queue roles only finish one dispatch.
-          stop_grace_period: `${name === 'agent' ? drainSeconds + AGENT_CLOSE_SECONDS : QUEUE_STOP_GRACE_SECONDS}s`,
+          stop_grace_period: `${worker ? drainSeconds + AGENT_CLOSE_SECONDS : QUEUE_STOP_GRACE_SECONDS}s`,
           logging,
         };
         break;

@@ -3,6 +3,7 @@
  * compose and cloud-init user data, plus the port table the security groups are built from.
  * No Pulumi, no I/O, no clock: args in, text out.
  */
+export * from './agent-env.js';
 export * from './caddy.js';
 export * from './cloud-init.js';
 export * from './compose.js';

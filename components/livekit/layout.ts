@@ -27,6 +27,11 @@ export function runsLocalRedis(role: NodeRole): boolean {
   return role === 'small' || role === 'livekit-mid';
 }
 
+/** True for the roles that run the agent worker (the small box, the agent groups): they get the agent's env secret. */
+export function runsAgentWorker(role: NodeRole): role is 'small' | 'agent' {
+  return role === 'small' || role === 'agent';
+}
+
 /**
  * True for the single node of small and mid: never replaced by a routine change, its state (Redis's
  * AOF, Caddy's certificates) on a data volume that outlives it, its agent image read from an SSM
@@ -76,6 +81,13 @@ export const NODE_FILES = {
   livekitEnv: `${NODE_DIR}/run/livekit.env`,
   /** Secret environment of the agent image's roles (agent, intake, dispatcher). */
   agentEnv: `${NODE_DIR}/run/agent.env`,
+  /**
+   * The agent worker's own environment (providers' API keys), converted at boot from the operator's
+   * secret (agent-env.ts); roles that run the agent worker, empty without a secret.
+   */
+  agentProvidersEnv: `${NODE_DIR}/run/agent-providers.env`,
+  /** Small: which agent worker service runs (agent-a or agent-b); boot.sh starts agent-a, image-watch alternates. */
+  agentSlot: `${NODE_DIR}/run/agent-slot`,
   /** The node's own Redis on mid: its AUTH password and the private address it binds. */
   redisEnv: `${NODE_DIR}/run/redis.env`,
   sysctl: '/etc/sysctl.d/60-voice-agent-udp.conf',

@@ -11,8 +11,10 @@ import { offlinePlan } from '../../scripts/lib/offline-plan.js';
 import { stackFile } from '../../scripts/lib/stacks.js';
 import { errorOf } from '../fixtures/config-error.js';
 
+const AGENT_ENV_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:voice-agent/test/agent-env-Ab12Cd';
+// Every AWS config names the agent env secret unless a test removes it (aws.agentEnvSecretArn is required).
 const config = (over: Partial<StackConfigInput> & { aws?: StackConfigInput['aws'] }) =>
-  parseStackConfig({ monthlyMinutes: 250_000, aws: { domain: 'voice.example.com', route53ZoneId: 'Z1' }, ...over });
+  parseStackConfig({ monthlyMinutes: 250_000, ...over, aws: { domain: 'voice.example.com', route53ZoneId: 'Z1', agentEnvSecretArn: AGENT_ENV_ARN, ...over.aws } });
 
 const check = (c: ReturnType<typeof config>, providerRegion = 'us-east-1') => validateAwsConfig(c, planDeployment(c), providerRegion);
 
@@ -30,12 +32,12 @@ describe('validateAwsConfig', () => {
     expect(check(config({ aws: { domain: 'voice.example.com', route53ZoneId: 'Z1', vpcId: 'vpc-1', subnets: two } })).existing?.subnets).toHaveLength(2);
   });
   it('needs a domain on every tier (wss and turns)', () => {
-    const error = errorOf(() => check(config({ monthlyMinutes: 10_000, aws: {} })));
+    const error = errorOf(() => check(config({ monthlyMinutes: 10_000, aws: { domain: '' } })));
     expect(error.key).toBe('aws.domain');
     expect(error.message).toMatch(/is required/);
   });
   it('needs a certificate or a zone to issue one where the NLB terminates TLS', () => {
-    const error = errorOf(() => check(config({ monthlyMinutes: 50_000, aws: { domain: 'voice.example.com' } })));
+    const error = errorOf(() => check(config({ monthlyMinutes: 50_000, aws: { domain: 'voice.example.com', route53ZoneId: undefined } })));
     expect(error.key).toBe('aws.certificateArn');
     expect(error.message).toMatch(/aws.route53ZoneId/);
     expect(errorOf(() => check(config({ aws: { domain: 'voice.example.com', certificateArn: 'not-an-arn' } }))).key).toBe('aws.certificateArn');
@@ -80,6 +82,33 @@ describe('validateAwsConfig', () => {
     expect(errorOf(() => check(config({ aws: { domain: 'voice.example.com', route53ZoneId: 'Z1', caddyImage: 'livekit/caddyl4' } }))).key).toBe('aws.caddyImage');
   });
 
+  it('needs the agent env secret on every tier: one line naming the key, the command that creates it and the keys these providers need', () => {
+    for (const [minutes, tts, ttsKey] of [[10_000, 'cartesia-sonic', 'CARTESIA_API_KEY'], [250_000, 'elevenlabs-flash', 'ELEVEN_API_KEY']] as const) {
+      const c = config({ monthlyMinutes: minutes, providers: { tts }, aws: { agentEnvSecretArn: undefined } });
+      const error = errorOf(() => validateAwsConfig(c, planDeployment(c), 'us-east-1', 'prod'));
+      expect(error.key).toBe('aws.agentEnvSecretArn');
+      expect(error.message.split('\n')).toHaveLength(1);
+      expect(error.message).toContain('aws.agentEnvSecretArn = (missing): is required');
+      expect(error.message).toContain(
+        `\`aws secretsmanager create-secret --name voice-agent/prod/agent-env --secret-string '{"OPENAI_API_KEY":"...","DEEPGRAM_API_KEY":"...","${ttsKey}":"..."}'\``,
+      );
+    }
+  });
+
+  it('the agent env secret: a full Secrets Manager ARN (with its 6-character suffix); a KMS key ARN in its region', () => {
+    const bad = (aws: Record<string, string>) => errorOf(() => check(config({ aws })));
+    for (const arn of ['voice-agent/test/agent-env', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:voice-agent/test/agent-env', 'arn:aws:s3:::bucket', '{"OPENAI_API_KEY":"sk-x"}']) {
+      const error = bad({ agentEnvSecretArn: arn });
+      expect(error.key, arn).toBe('aws.agentEnvSecretArn');
+      expect(error.message).toMatch(/must be the full ARN of a Secrets Manager secret, with the 6 characters/);
+    }
+    expect(check(config({})).agentEnv).toEqual({ secretArn: AGENT_ENV_ARN, kmsKeyArn: null, expectedKeys: ['OPENAI_API_KEY', 'DEEPGRAM_API_KEY', 'CARTESIA_API_KEY'] });
+    const key = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    expect(check(config({ aws: { agentEnvKmsKeyArn: key } })).agentEnv.kmsKeyArn).toBe(key);
+    expect(bad({ agentEnvKmsKeyArn: 'alias/voice-agent' }).message).toMatch(/aws.agentEnvKmsKeyArn = "alias\/voice-agent": must be a KMS key ARN/);
+    expect(bad({ agentEnvKmsKeyArn: key.replace('us-east-1', 'eu-west-1') }).message).toMatch(/must be in the secret's region \(us-east-1\)/);
+  });
+
   it('leaves instance types too small for the plan to planDeployment (it names capacity.agentInstanceType)', () => {
     const error = errorOf(() => planDeployment(config({ capacity: { agentInstanceType: 't3.small' } })));
     expect(error.key).toBe('capacity.agentInstanceType');
@@ -105,6 +134,11 @@ describe('the program refuses bad config with one line naming the key', () => {
       /voice-agent-infra:aws\.subnets = .*at least 2 availability zones/,
     ],
     ['TLS without a domain', (c: Record<string, unknown>) => delete aws(c).domain, /voice-agent-infra:aws\.domain = \(missing\): is required/],
+    [
+      'no agent env secret',
+      (c: Record<string, unknown>) => delete aws(c).agentEnvSecretArn,
+      /voice-agent-infra:aws\.agentEnvSecretArn = \(missing\): is required: .*create-secret --name voice-agent\/bad\/agent-env .*"ELEVEN_API_KEY":"\.\.\."/,
+    ],
     ['TLS without a certificate', (c: Record<string, unknown>) => delete aws(c).route53ZoneId, /voice-agent-infra:aws\.certificateArn = \(missing\)/],
     [
       'an agent instance type too small',

@@ -44,7 +44,7 @@ function redisCommand(file: ComposeFile): string {
 
 describe('compose: services per role', () => {
   it.each([
-    ['small', ['caddy', 'livekit', 'redis', 'intake', 'dispatcher', 'agent']],
+    ['small', ['caddy', 'livekit', 'redis', 'intake', 'dispatcher', 'agent-a', 'agent-b']],
     ['livekit-mid', ['livekit', 'redis', 'intake', 'dispatcher']],
     ['livekit-large', ['livekit', 'intake', 'dispatcher', 'drain-watch']],
     ['agent', ['agent', 'drain-watch']],
@@ -67,12 +67,13 @@ describe('compose: services per role', () => {
     }
   });
 
-  it('the agent image runs one role per service: command = the role', () => {
+  it('the agent image runs one role per service: command = the role (both agent slots run the agent role)', () => {
     const file = rendered('small');
-    for (const name of ['intake', 'dispatcher', 'agent'] as const) {
+    for (const [name, role] of [['intake', 'intake'], ['dispatcher', 'dispatcher'], ['agent-a', 'agent'], ['agent-b', 'agent']] as const) {
       expect(service(file, name).image).toBe(AGENT_IMAGE);
-      expect(service(file, name).command).toEqual([name]);
+      expect(service(file, name).command).toEqual([role]);
     }
+    expect(service(rendered('agent'), 'agent').command).toEqual(['agent']);
   });
 });
 
@@ -198,7 +199,7 @@ describe('compose: secrets and environment', () => {
   it('extra environment: secret names refused, `$` escaped for compose', () => {
     expect(() => renderCompose(composeArgs('small', { extraEnvironment: { LIVEKIT_API_SECRET: 'x' } }))).toThrow(/secret/);
     expect(() => renderCompose(composeArgs('small', { extraEnvironment: { AGENT_NAME: 'x' } }))).toThrow(/own argument/);
-    const agent = service(rendered('small', { extraEnvironment: { STACK_NAME: 'mid', PRICE_NOTE: 'costs $5' } }), 'agent');
+    const agent = service(rendered('small', { extraEnvironment: { STACK_NAME: 'mid', PRICE_NOTE: 'costs $5' } }), 'agent-a');
     expect(agent.environment?.STACK_NAME).toBe('mid');
     expect(agent.environment?.PRICE_NOTE).toBe('costs $$5');
   });
@@ -210,8 +211,10 @@ describe('compose: lifecycle and logs', () => {
     expect(service(file, 'livekit').ulimits).toEqual({ nofile: { soft: 500000, hard: 500000 } });
     expect(service(file, 'livekit').stop_grace_period).toBe('900s');
     // Docker's default (10 s) would kill a draining worker: its own drain deadline, plus its close time.
-    expect(service(file, 'agent').environment?.AGENT_DRAIN_TIMEOUT_SECONDS).toBe('900');
-    expect(service(file, 'agent').stop_grace_period).toBe(`${900 + AGENT_CLOSE_SECONDS}s`);
+    for (const slot of ['agent-a', 'agent-b'] as const) {
+      expect(service(file, slot).environment?.AGENT_DRAIN_TIMEOUT_SECONDS).toBe('900');
+      expect(service(file, slot).stop_grace_period).toBe(`${900 + AGENT_CLOSE_SECONDS}s`);
+    }
     expect(service(file, 'dispatcher').stop_grace_period).toBe('30s');
   });
 
@@ -245,8 +248,10 @@ describe('compose: lifecycle and logs', () => {
     const file = rendered('small', { intakePort: 8090 });
     expect(service(file, 'intake').environment?.HEALTHCHECK_URL).toBe('http://127.0.0.1:8090/healthz');
     expect(service(file, 'dispatcher').healthcheck).toEqual({ disable: true });
-    expect(service(file, 'agent').environment?.HEALTHCHECK_URL).toBeUndefined();
-    expect(service(file, 'agent').healthcheck).toBeUndefined();
+    for (const slot of ['agent-a', 'agent-b'] as const) {
+      expect(service(file, slot).environment?.HEALTHCHECK_URL).toBeUndefined();
+      expect(service(file, slot).healthcheck).toBeUndefined();
+    }
   });
 
   it('logs go to CloudWatch when a group is given (EMF lines become metrics), else to rotated local files', () => {

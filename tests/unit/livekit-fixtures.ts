@@ -25,7 +25,18 @@ export const ARNS = {
   // A different region on purpose: the boot script must read each secret from its own region.
   redisAuthToken: arn('redis-auth-token', 'eu-west-1'),
   alertWebhookUrl: arn('alert-webhook-url'),
+  /** The operator's agent env secret (roles small and agent): a JSON object of provider keys. */
+  agentEnv: arn('agent-env'),
 } as const;
+
+/** The providers' keys in the sample agent env secret: distinctive values, so a leak is unmistakable. */
+export const SAMPLE_PROVIDER_KEYS = {
+  OPENAI_API_KEY: 'sk-proj-OpenAiCanary3f2e1d0c9b8a',
+  DEEPGRAM_API_KEY: 'DeepgramCanary7a6b5c4d3e2f1a0b',
+  CARTESIA_API_KEY: 'sk_car_CartesiaCanary1b2c3d4e5f',
+} as const;
+/** What the configured providers need (the AWS components derive it from providers.*). */
+export const EXPECTED_PROVIDER_KEYS = Object.keys(SAMPLE_PROVIDER_KEYS);
 
 /**
  * What Secrets Manager holds in the tests. Distinctive values so a leak is unmistakable; the
@@ -36,6 +47,8 @@ export const SAMPLE_SECRETS: Record<keyof typeof ARNS, string> = {
   intakeToken: 'IntakeTokenCanary5a4b3c2d1e0f',
   redisAuthToken: 'RedisCanary:p@ss/w0rd+%&#!',
   alertWebhookUrl: 'https://hooks.example.com/services/T000/B000/AlertCanary9f8e7d',
+  // Pretty-printed, as an operator might store it: the converter reads any JSON object.
+  agentEnv: JSON.stringify({ ...SAMPLE_PROVIDER_KEYS, TTS_VOICE: 'a voice "name" with spaces' }, null, 2),
 };
 
 export const SECRET_BY_ARN: Record<string, string> = Object.fromEntries(
@@ -56,6 +69,7 @@ export function nodeArgs(role: NodeRole): CloudInitArgs {
     case 'small':
       return {
         ...base,
+        agentEnv: { secretArn: ARNS.agentEnv, expectedKeys: EXPECTED_PROVIDER_KEYS },
         role,
         agentImage: IMAGE_PARAMETER,
         dataVolumeId: DATA_VOLUME_ID,
@@ -88,6 +102,7 @@ export function nodeArgs(role: NodeRole): CloudInitArgs {
     case 'agent':
       return {
         ...base,
+        agentEnv: { secretArn: ARNS.agentEnv, expectedKeys: EXPECTED_PROVIDER_KEYS },
         role,
         livekitUrl: 'wss://voice.example.com',
         redis: { host: ELASTICACHE_HOST, tls: true, authTokenArn: ARNS.redisAuthToken },

@@ -17,6 +17,7 @@ import {
   isSecretArn,
   isSingleNode,
   NODE_DIR,
+  runsAgentWorker,
   NODE_FILES,
   NODE_ROLES,
   regionOfSecretArn,
@@ -24,7 +25,7 @@ import {
   secretArn,
   type SecretArn,
 } from '../../components/livekit/index.js';
-import { AGENT_IMAGE, API_KEY, ARNS, DATA_VOLUME_ID, ELASTICACHE_HOST, IMAGE_PARAMETER, nodeArgs, SAMPLE_SECRETS, SECRET_BY_ARN } from './livekit-fixtures.js';
+import { AGENT_IMAGE, API_KEY, ARNS, DATA_VOLUME_ID, ELASTICACHE_HOST, IMAGE_PARAMETER, nodeArgs, SAMPLE_PROVIDER_KEYS, SAMPLE_SECRETS, SECRET_BY_ARN } from './livekit-fixtures.js';
 
 interface WriteFile {
   path: string;
@@ -64,17 +65,26 @@ else
   exit 2
 fi
 `,
+  // IMDS, and the health ports on the box: a port answers 200 only when it is in STUB_HEALTHY and
+  // its service was started by a \`docker compose up\` this run (so no health before the start).
   curl: `#!/bin/bash
 for arg in "$@"; do
   case $arg in
     */latest/api/token) echo imds-session-token; exit 0 ;;
     */meta-data/local-ipv4) echo 10.0.1.23; exit 0 ;;
+    http://127.0.0.1:*)
+      port=\${arg#http://127.0.0.1:}; port=\${port%%/*}
+      case $port in 8080) service=intake ;; 8081) service=agent-a ;; 8082) service=agent-b ;; *) service=none ;; esac
+      if [[ " \${STUB_HEALTHY:-} " == *" $port "* ]] && grep -q "up --detach --no-deps $service " "$STUB_LOG"; then
+        echo "curl $arg 200" >>"$STUB_LOG"; exit 0
+      fi
+      echo "curl $arg refused" >>"$STUB_LOG"; exit 7 ;;
   esac
 done
 exit 22
 `,
   docker: `#!/bin/bash
-echo "docker $* stdin=$(cat)" >>"$STUB_LOG"
+echo "docker $* stdin=$(cat)\${AGENT_IMAGE:+ image=$AGENT_IMAGE}" >>"$STUB_LOG"
 `,
   sleep: '#!/bin/bash\nexit 0\n',
   // The data volume: a blank one (blkid finds no file system, exit 2) unless STUB_FSTYPE names one.
@@ -83,6 +93,9 @@ echo "docker $* stdin=$(cat)" >>"$STUB_LOG"
   mount: '#!/bin/bash\necho "mount $*" >>"$STUB_LOG"\n',
   mountpoint: '#!/bin/bash\nexit 1\n',
 };
+
+/** The env files boot.sh may write (run/agent-slot is not one: it names a service). */
+const ENV_FILE_NAMES = ['livekit.env', 'agent.env', 'redis.env', 'image.env', 'agent-providers.env'];
 
 interface BootRun {
   status: number | null;
@@ -148,7 +161,7 @@ function runBoot(args: CloudInitArgs, secrets: Record<string, string> = SECRET_B
   writeFileSync(join(root, 'boot.sh'), script);
   const result = spawnSync('bash', [join(root, 'boot.sh')], { encoding: 'utf8', env: runEnv });
   const env = new Map<string, Map<string, string>>();
-  for (const name of ['livekit.env', 'agent.env', 'redis.env', 'image.env']) {
+  for (const name of ENV_FILE_NAMES) {
     const path = join(root, 'run', name);
     if (existsSync(path)) env.set(`${NODE_FILES.runDir}/${name}`, parseEnvFile(readFileSync(path, 'utf8')));
   }
@@ -182,10 +195,12 @@ describe('boot.sh fills the placeholders from Secrets Manager', () => {
     if (expected.livekit) want.set(NODE_FILES.livekitEnv, expected.livekit);
     if (expected.redis) want.set(NODE_FILES.redisEnv, expected.redis);
     if (isSingleNode(role)) want.set(NODE_FILES.imageEnv, ['AGENT_IMAGE']);
+    // The roles that run the agent worker: the operator's variables, in the secret's order.
+    if (runsAgentWorker(role)) want.set(NODE_FILES.agentProvidersEnv, Object.keys(JSON.parse(SAMPLE_SECRETS.agentEnv) as object));
     expect([...run.env.keys()].sort()).toEqual([...want.keys()].sort());
     for (const [path, names] of want) expect([...envOf(run, path).keys()], path).toEqual([...names]);
     expect(statSync(join(run.root, 'run')).mode & 0o777).toBe(0o700);
-    for (const name of ['livekit.env', 'agent.env', 'redis.env', 'image.env']) {
+    for (const name of ENV_FILE_NAMES) {
       const path = join(run.root, 'run', name);
       if (existsSync(path)) expect(statSync(path).mode & 0o777, name).toBe(0o600);
     }
@@ -369,42 +384,195 @@ describe('the single node (small, mid): data volume and agent image parameter', 
 describe('image-watch.sh rolls the single node to a new agent image', () => {
   const NEW_IMAGE = `${AGENT_IMAGE.replace(/:[^:]+$/, '')}:1.5.0@sha256:${'a'.repeat(64)}`;
 
-  function runWatch(role: 'small' | 'livekit-mid', parameter: string, current: string | null) {
+  interface Watch {
+    /** The running image (image.env), or null for none. */
+    current: string | null;
+    /** The small box's running agent slot (run/agent-slot); default none (the script assumes agent-a). */
+    slot?: string;
+    /** Ports whose service answers its health check once started (the stub curl). */
+    healthy?: string;
+  }
+  function runWatch(role: 'small' | 'livekit-mid', parameter: string, world: Watch) {
     const { root, log, env } = prepareNode({ image: parameter }, SECRET_BY_ARN);
     mkdirSync(join(root, 'run'), { recursive: true });
-    if (current !== null) writeFileSync(join(root, 'run', 'image.env'), `AGENT_IMAGE='${current}'\n`);
+    if (world.current !== null) writeFileSync(join(root, 'run', 'image.env'), `AGENT_IMAGE='${world.current}'\n`);
+    if (world.slot !== undefined) writeFileSync(join(root, 'run', 'agent-slot'), `${world.slot}\n`);
     writeFileSync(join(root, 'image-watch.sh'), writtenFiles(nodeArgs(role)).get(NODE_FILES.imageWatchScript)!);
-    const result = spawnSync('bash', [join(root, 'image-watch.sh')], { encoding: 'utf8', env });
-    const imageEnv = existsSync(join(root, 'run', 'image.env')) ? readFileSync(join(root, 'run', 'image.env'), 'utf8') : null;
-    return { status: result.status, stderr: result.stderr, stdout: result.stdout, log: readFileSync(log, 'utf8'), root, imageEnv };
+    const result = spawnSync('bash', [join(root, 'image-watch.sh')], { encoding: 'utf8', env: { ...env, STUB_HEALTHY: world.healthy ?? '8080 8081 8082' } });
+    const read = (name: string) => (existsSync(join(root, 'run', name)) ? readFileSync(join(root, 'run', name), 'utf8') : null);
+    const lines = readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('docker') || l.startsWith('curl'));
+    // "compose <verb> <args>" for each docker compose call, and the health checks, in order.
+    const steps = lines.map((l) =>
+      l.startsWith('curl') ? l : l.startsWith('docker compose') ? `compose ${/ --env-file \S+ (.*?) stdin=/.exec(l)![1]}` : l.replace(/ stdin=.*$/, ''),
+    );
+    return { status: result.status, stderr: result.stderr, stdout: result.stdout, lines, steps, root, imageEnv: read('image.env'), slot: read('agent-slot') };
   }
+  const up = (service: string) => `compose up --detach --no-deps ${service}`;
+  const healthy = (port: number, path = '/') => `curl http://127.0.0.1:${port}${path} 200`;
 
   it('does nothing while the parameter holds the running image', () => {
-    const run = runWatch('small', AGENT_IMAGE, AGENT_IMAGE);
+    const run = runWatch('small', AGENT_IMAGE, { current: AGENT_IMAGE });
     expect(run.status, run.stderr).toBe(0);
-    expect(run.log).not.toContain('docker');
+    expect(run.lines).toEqual([]);
   });
 
-  it.each([
-    ['small', 'intake dispatcher agent'],
-    ['livekit-mid', 'intake dispatcher'],
-  ] as const)('%s: pulls the new image first, records it, then lets compose recreate only the agent-image services (%s)', (role, services) => {
-    const run = runWatch(role, NEW_IMAGE, AGENT_IMAGE);
+  it('small: pulls first, starts the new worker in the other slot, and only once it is registered stops the old one, with one SIGTERM', () => {
+    const run = runWatch('small', NEW_IMAGE, { current: AGENT_IMAGE, slot: 'agent-a' });
     expect(run.status, run.stderr).toBe(0);
-    const lines = run.log.split('\n').filter((l) => l.startsWith('docker'));
-    expect(lines[0]).toMatch(/^docker login --username AWS --password-stdin 123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com/);
-    expect(lines[1]).toMatch(new RegExp(`^docker pull --quiet ${NEW_IMAGE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-    expect(lines[2]).toMatch(
-      new RegExp(`^docker compose --file ${join(run.root, 'compose.yaml')} --env-file ${join(run.root, 'run', 'image.env')} up --detach --no-deps ${services} stdin=`),
-    );
+    expect(run.steps[0]).toMatch(/^docker login --username AWS --password-stdin 123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com/);
+    expect(run.steps[1]).toBe(`docker pull --quiet ${NEW_IMAGE}`);
+    // The new worker starts beside the old one, answers its health port, and only then does the old one stop.
+    const start = run.steps.indexOf(up('agent-b'));
+    const registered = run.steps.indexOf(healthy(8082));
+    const stop = run.steps.indexOf('compose stop agent-a');
+    expect([start, registered, stop].every((i) => i > 1), run.steps.join('\n')).toBe(true);
+    expect(start).toBeLessThan(registered);
+    expect(registered).toBeLessThan(stop);
+    // One stop (compose stop: the stop signal once, SIGKILL only after its stop_grace_period), never a kill or a restart.
+    expect(run.steps.filter((s) => /agent-a/.test(s) && /compose (stop|kill|restart|down|up|rm --force --stop)/.test(s))).toEqual(['compose stop agent-a']);
+    // Then removed, once stopped; the running slot and image are recorded for the next roll and for sip-watch.
+    expect(run.steps.at(-1)).toBe('compose rm --force agent-a');
+    expect(run.slot).toBe('agent-b\n');
     expect(run.imageEnv).toBe(`AGENT_IMAGE='${NEW_IMAGE}'\n`);
+    // Every compose call ran with the new image (the env file still named the old one meanwhile).
+    for (const line of run.lines.filter((l) => l.startsWith('docker compose'))) expect(line.endsWith(` image=${NEW_IMAGE}`), line).toBe(true);
+    // intake, then (once it answers /healthz) the dispatcher; never both at once, and never the agent slots together.
+    const intake = run.steps.indexOf(up('intake'));
+    expect(run.steps.indexOf(healthy(8080, '/healthz'))).toBeGreaterThan(intake);
+    expect(run.steps.indexOf(up('dispatcher'))).toBeGreaterThan(run.steps.indexOf(healthy(8080, '/healthz')));
+    expect(intake).toBeGreaterThan(registered);
+    expect(run.stdout).toContain('agent-b is registered; agent-a drains its calls');
+  });
+
+  it('small: the next roll goes back to agent-a (ports 8081), draining agent-b', () => {
+    const run = runWatch('small', NEW_IMAGE, { current: AGENT_IMAGE, slot: 'agent-b' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.steps.indexOf(up('agent-a'))).toBeLessThan(run.steps.indexOf(healthy(8081)));
+    expect(run.steps.indexOf(healthy(8081))).toBeLessThan(run.steps.indexOf('compose stop agent-b'));
+    expect(run.slot).toBe('agent-a\n');
+  });
+
+  it('small: a new worker that never registers is removed, the old one keeps running untouched, and nothing else rolls', () => {
+    const run = runWatch('small', NEW_IMAGE, { current: AGENT_IMAGE, slot: 'agent-a', healthy: '8080 8081' });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toMatch(/agent-b on \S+ did not register with LiveKit \(GET http:\/\/127\.0\.0\.1:8082\/\) within 300 s: removed it; agent-a keeps serving/);
+    // It asked for the whole 300 s (every 5 s), then removed the new worker.
+    expect(run.steps.filter((s) => s === 'curl http://127.0.0.1:8082/ refused')).toHaveLength(60);
+    expect(run.steps.at(-1)).toBe('compose rm --force --stop agent-b');
+    expect(run.steps.some((s) => s.includes('agent-a'))).toBe(false);
+    expect(run.steps.some((s) => s === up('intake') || s === up('dispatcher'))).toBe(false);
+    // The record still names the running worker and image: the next run tries the roll again.
+    expect(run.slot).toBe('agent-a\n');
+    expect(run.imageEnv).toBe(`AGENT_IMAGE='${AGENT_IMAGE}'\n`);
+  });
+
+  it('livekit-mid: no agent worker on the node; intake, then the dispatcher, one at a time, then the record', () => {
+    const run = runWatch('livekit-mid', NEW_IMAGE, { current: AGENT_IMAGE });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.steps.slice(2)).toEqual([up('intake'), healthy(8080, '/healthz'), up('dispatcher')]);
+    expect(run.imageEnv).toBe(`AGENT_IMAGE='${NEW_IMAGE}'\n`);
+    expect(run.slot).toBeNull();
   });
 
   it('refuses an unpinned image and keeps the running one', () => {
-    const run = runWatch('small', 'acme/voice-agent:latest', AGENT_IMAGE);
+    const run = runWatch('small', 'acme/voice-agent:latest', { current: AGENT_IMAGE });
     expect(run.status).not.toBe(0);
     expect(run.stderr).toContain('holds no pinned image reference');
     expect(run.imageEnv).toBe(`AGENT_IMAGE='${AGENT_IMAGE}'\n`);
-    expect(run.log).not.toContain('docker');
+    expect(run.lines).toEqual([]);
+  });
+});
+
+describe("boot.sh writes the agent worker's own environment from the operator's secret", () => {
+  const providersEnv = (run: BootRun) => envOf(run, NODE_FILES.agentProvidersEnv);
+  const withAgentEnv = (secretString: string) => ({ ...SECRET_BY_ARN, [ARNS.agentEnv]: secretString });
+
+  it.each(['small', 'agent'] as const)('%s: agent-providers.env holds exactly the secret’s variables, 0600, read from the secret’s region', (role) => {
+    const run = runBoot(nodeArgs(role));
+    expect(run.status, run.stderr).toBe(0);
+    expect(Object.fromEntries(providersEnv(run))).toEqual(JSON.parse(SAMPLE_SECRETS.agentEnv));
+    expect(statSync(join(run.root, 'run', 'agent-providers.env')).mode & 0o777).toBe(0o600);
+    expect(run.log).toContain(`secretsmanager region=us-east-1 id=${ARNS.agentEnv}`);
+    // Every expected key is there: no warning.
+    expect(run.stderr).not.toContain('warning');
+  });
+
+  it('only the agent worker reads the file: intake and dispatcher do not, and nothing else on the LiveKit-only roles', () => {
+    const small = parse(writtenFiles(nodeArgs('small')).get(NODE_FILES.compose)!) as ComposeFile;
+    for (const [name, svc] of Object.entries(small.services)) {
+      expect(svc.env_file?.includes(NODE_FILES.agentProvidersEnv) ?? false, name).toBe(name === 'agent-a' || name === 'agent-b');
+    }
+    const agent = parse(writtenFiles(nodeArgs('agent')).get(NODE_FILES.compose)!) as ComposeFile;
+    expect(agent.services.agent!.env_file).toEqual([NODE_FILES.agentEnv, NODE_FILES.agentProvidersEnv]);
+    for (const role of ['livekit-mid', 'livekit-large'] as const) {
+      expect(writtenFiles(nodeArgs(role)).get(NODE_FILES.compose)).not.toContain('agent-providers.env');
+      expect(writtenFiles(nodeArgs(role)).get(NODE_FILES.bootScript)).not.toContain('read_agent_env');
+      const withEnv = { ...nodeArgs(role), agentEnv: { secretArn: ARNS.agentEnv } } as CloudInitArgs;
+      expect(() => renderCloudInit(withEnv)).toThrow(/agentEnv applies to the roles that run the agent worker/);
+    }
+  });
+
+  it('the value reaches the worker as written: spaces and double quotes kept, read literally (NAME=\'value\')', () => {
+    const run = runBoot(nodeArgs('small'), withAgentEnv('{"TTS_VOICE": "a \\"quoted\\" name $HOME", "OPENAI_API_KEY": "k", "DEEPGRAM_API_KEY": "d", "CARTESIA_API_KEY": "c"}'));
+    expect(run.status, run.stderr).toBe(0);
+    expect(readFileSync(join(run.root, 'run', 'agent-providers.env'), 'utf8').split('\n')[0]).toBe(`TTS_VOICE='a "quoted" name $HOME'`);
+  });
+
+  it('warns, naming them, when keys the providers need are missing (the worker will refuse to start), and still boots', () => {
+    const run = runBoot(nodeArgs('agent'), withAgentEnv('{"OPENAI_API_KEY": "sk-only-this-one"}'));
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toContain(`warning: agent env secret ${ARNS.agentEnv} has no DEEPGRAM_API_KEY, CARTESIA_API_KEY`);
+    expect(run.stderr).not.toContain('sk-only-this-one');
+    expect(Object.fromEntries(providersEnv(run))).toEqual({ OPENAI_API_KEY: 'sk-only-this-one' });
+  });
+
+  it('without a secret the file is empty (compose needs it to exist) and the boot says so', () => {
+    const { agentEnv: _none, ...args } = nodeArgs('small') as CloudInitArgs & { agentEnv?: unknown };
+    const run = runBoot(args as CloudInitArgs);
+    expect(run.status, run.stderr).toBe(0);
+    expect(readFileSync(join(run.root, 'run', 'agent-providers.env'), 'utf8')).toBe('');
+    expect(run.stderr).toContain('no agent env secret (aws.agentEnvSecretArn): the agent worker gets no provider API keys');
+  });
+
+  const CANARY = 'Sup3rSecretCanaryValue';
+  it.each([
+    ['not JSON', `OPENAI_API_KEY=${CANARY}`, /SecretString is not JSON \(line 1, column 1\)/],
+    ['a JSON array, not an object', `["${CANARY}"]`, /SecretString must be a JSON object of environment variables .*not a JSON array/],
+    ['a JSON string', `"${CANARY}"`, /must be a JSON object .*not a JSON str/],
+    ['a key that is not a variable name (shown by position: it may be a pasted value)', `{"OPENAI_API_KEY": "a", "${CANARY}-x": "b"}`, /key #2 is not an environment variable name/],
+    ['a name the stack sets (REDIS_URL)', `{"REDIS_URL": "redis://${CANARY}@evil:6379"}`, /REDIS_URL is set by the stack itself; remove it from the secret/],
+    ['a name under a stack prefix (LIVEKIT_*)', `{"LIVEKIT_API_SECRET": "${CANARY}"}`, /LIVEKIT_API_SECRET is set by the stack itself/],
+    ['a name the compose file sets (STACK_NAME)', `{"STACK_NAME": "${CANARY}"}`, /STACK_NAME is set by the stack itself/],
+    ['a newline in a value', `{"OPENAI_API_KEY": "sk-${CANARY}\\nX=1"}`, /the value of OPENAI_API_KEY must be printable ASCII on one line, without ' or \\/],
+    ['a single quote in a value', `{"OPENAI_API_KEY": "sk-${CANARY}'"}`, /the value of OPENAI_API_KEY must be printable ASCII on one line/],
+    ['a trailing backslash (it would escape the closing quote)', `{"OPENAI_API_KEY": "sk-${CANARY}\\\\"}`, /the value of OPENAI_API_KEY must be printable ASCII/],
+    ['a number, not a string', `{"OPENAI_API_KEY": 12345678${CANARY.length}}`, /the value of OPENAI_API_KEY must be a JSON string/],
+    ['a key given twice', `{"OPENAI_API_KEY": "${CANARY}", "OPENAI_API_KEY": "${CANARY}2"}`, /key #2 \(OPENAI_API_KEY\) appears twice/],
+  ])('refuses %s: the boot fails with one line naming the key, never the value, and writes nothing', (_what, secretString, message) => {
+    const run = runBoot(nodeArgs('small'), withAgentEnv(secretString));
+    expect(run.status).not.toBe(0);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines, run.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^voice-agent boot: agent env secret ${ARNS.agentEnv.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `));
+    expect(lines[0]).toMatch(message);
+    expect(run.stderr).not.toContain(CANARY);
+    expect(run.env.size).toBe(0);
+    expect(existsSync(join(run.root, 'run', 'agent-providers.env'))).toBe(false);
+  });
+
+  it('fails, naming the ARN, when the secret cannot be read (instance role, network)', () => {
+    const { [ARNS.agentEnv]: _missing, ...rest } = SECRET_BY_ARN;
+    const run = runBoot(nodeArgs('agent'), rest);
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain(`agent env: cannot read secret ${ARNS.agentEnv}`);
+    expect(run.env.size).toBe(0);
+  });
+
+  it('no provider key in the user data: the boot script names the secret by ARN only', () => {
+    for (const role of ['small', 'agent'] as const) {
+      const text = renderCloudInit(nodeArgs(role));
+      for (const value of Object.values(SAMPLE_PROVIDER_KEYS)) expect(text).not.toContain(value);
+      expect(text).toContain(`read_agent_env '${ARNS.agentEnv}' 'us-east-1'`);
+    }
   });
 });

@@ -113,7 +113,8 @@ describe('user data of a LiveKit node with SIP', () => {
     expect(service).toContain(`Requisite=${SYSTEMD_UNIT}`);
     expect(service).toContain(`ExecStart=${SIP_NODE_FILES.watchScript}`);
     expect(files(args).get(`/etc/systemd/system/${SYSTEMD_UNIT}`)).toMatch(/Description=.*\bsip\b/);
-    expect(gzipUserData(renderCloudInit(args)).length).toBeLessThan(USER_DATA_MAX_BYTES / 2);
+    // 6 KiB of EC2's 16 KiB kept free for what nodes gain later (the small box with SIP over TLS and the agent env secret is ~9 KB).
+    expect(gzipUserData(renderCloudInit(args)).length).toBeLessThan(USER_DATA_MAX_BYTES - 6 * 1024);
   });
 
   it('no secret value in the user data; the credentials and certificate are named by ARN only', () => {
