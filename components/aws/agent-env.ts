@@ -8,6 +8,7 @@
  * (nor a preview or a plan), and rotating one is `aws secretsmanager put-secret-value` plus a
  * restart of the worker, with no deploy.
  */
+import { agentProviderKeys } from '../agent-providers.js';
 import { ConfigError, type StackConfig } from '../config.js';
 import { isReservedAgentEnvName } from '../livekit/agent-env.js';
 import { isSecretArn, regionOfSecretArn, type SecretArn } from '../livekit/secret-arn.js';
@@ -20,23 +21,6 @@ export interface AgentEnvPlacement {
   kmsKeyArn: string | null;
   /** The variables the configured providers need: a boot warning names any the secret lacks. */
   expectedKeys: string[];
-}
-
-/**
- * The variables the agent worker needs for the configured providers (agent/src/voice/providers.ts):
- * OPENAI_API_KEY always (the hosted models, and the fallback of a local one), DEEPGRAM_API_KEY for
- * Deepgram STT, CARTESIA_API_KEY or ELEVEN_API_KEY for the TTS vendor.
- */
-export function agentProviderKeys(providers: StackConfig['providers']): string[] {
-  const keys = ['OPENAI_API_KEY'];
-  if (providers.stt.startsWith('deepgram')) keys.push('DEEPGRAM_API_KEY');
-  keys.push(ttsVendor(providers.tts) === 'cartesia' ? 'CARTESIA_API_KEY' : 'ELEVEN_API_KEY');
-  return keys;
-}
-
-/** The agent image's TTS vendor for a catalog TTS product (TTS_PROVIDER: cartesia or elevenlabs). */
-export function ttsVendor(tts: StackConfig['providers']['tts']): 'cartesia' | 'elevenlabs' {
-  return tts.startsWith('cartesia') ? 'cartesia' : 'elevenlabs';
 }
 
 /** The name the README suggests for the secret. */
@@ -55,7 +39,7 @@ const KMS_KEY_ARN = /^arn:(aws|aws-[a-z]+(?:-[a-z]+)*):kms:([a-z]{2}(?:-[a-z]+)+
  */
 export function checkAgentEnvConfig(config: StackConfig, stack = '<stack>'): AgentEnvPlacement {
   const { agentEnvSecretArn: arn, agentEnvKmsKeyArn: kmsKeyArn } = config.aws;
-  const expectedKeys = agentProviderKeys(config.providers);
+  const expectedKeys = agentProviderKeys(config);
   const example = `{${expectedKeys.map((k) => `"${k}":"..."`).join(',')}}`;
   const create = `aws secretsmanager create-secret --name ${agentEnvSecretName(stack)} --secret-string '${example}'`;
   if (arn === undefined || arn === '') {

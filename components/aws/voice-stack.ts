@@ -25,7 +25,7 @@ import type { DeploymentPlan } from '../plan/plan.js';
 import { sipObjectNames } from '../sip/declaration.js';
 import { sipDeclarationParameterName } from '../sip/node.js';
 import { sipIngressRules } from '../sip/providers.js';
-import { ttsVendor } from './agent-env.js';
+import { ttsVendor } from '../agent-providers.js';
 import { AgentFleet } from './agent-fleet.js';
 import { AgentImage } from './agent-image.js';
 import { named, stackTags } from './common.js';
@@ -335,7 +335,7 @@ export class AwsVoiceStack extends pulumi.ComponentResource {
       ...(secrets.redisAuthSecretArn ? { redisAuthTokenArn: secrets.redisAuthSecretArn } : {}),
       // The agent worker's providers' keys (read by the roles that run it) and the TTS vendor they are for.
       agentEnv: { secretArn: placement.agentEnv.secretArn, expectedKeys: placement.agentEnv.expectedKeys },
-      ttsProvider: ttsVendor(args.config.providers.tts),
+      ttsProvider: ttsVendor(args.config),
     };
     // The LiveKit roles run the SIP service and sip-watch when the stack answers phone calls.
     const sipNode = sip

@@ -92,6 +92,8 @@ export interface AgentWorkersArgs {
   sessionsPerWorker: number;
   /** The stack's outbound trunk (sip.outbound), by name: the escalation transfer dials out on it; none by default. */
   escalationOutboundTrunk?: string;
+  /** The hosted TTS vendor the worker uses (TTS_PROVIDER, from providers.tts: ttsVendor). */
+  ttsProvider: 'cartesia' | 'elevenlabs';
   /** AGENT_DRAIN_TIMEOUT_SECONDS: the pod's grace period covers it. */
   drainSeconds: number;
   /** LiveKit for the workers, inside the cluster (ws://livekit.<ns>.svc.cluster.local:7880). */
@@ -151,6 +153,8 @@ export class AgentWorkers extends pulumi.ComponentResource {
                     // and it must report itself full exactly at the planned sessions.
                     ...Object.entries(agentSessionEnvironment(args.sessionsPerWorker)).map(([n, v]) => plain(n, v)),
                     ...(args.escalationOutboundTrunk ? [plain('ESCALATION_OUTBOUND_TRUNK', args.escalationOutboundTrunk)] : []),
+                    // The stack's TTS, not the image's default vendor (whose key the Secret may not hold).
+                    plain('TTS_PROVIDER', args.ttsProvider),
                     plain('AGENT_DRAIN_TIMEOUT_SECONDS', String(args.drainSeconds)),
                     plain('AGENT_HEALTH_PORT', String(AGENT_HEALTH_PORT)),
                     plain('AGENT_METRICS_PORT', String(AGENT_METRICS_PORT)),

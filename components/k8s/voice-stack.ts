@@ -23,6 +23,7 @@ import { LIVEKIT_HTTP_PORT, REDIS_PORT } from '../livekit/ports.js';
 import type { DeploymentPlan } from '../plan/plan.js';
 import { agentInferenceEnvironment } from '../inference/agent-env.js';
 import { inferenceServers } from '../inference/plan.js';
+import { ttsVendor } from '../agent-providers.js';
 import { sipSettings } from '../sip/config.js';
 import { sipDeclaration, sipObjectNames, sipUri } from '../sip/declaration.js';
 import { AgentWorkers } from './agent-workers.js';
@@ -265,6 +266,7 @@ export class K8sVoiceStack extends pulumi.ComponentResource {
         queueStatsUrl: queueStatsUrl(ns),
         image: placement.agentImage,
         sessionsPerWorker: plan.agents.sessionsPerWorker,
+        ttsProvider: ttsVendor(args.config),
         // The escalation transfer dials out on the stack's outbound trunk, when it has one.
         ...(plan.sip.enabled && args.config.sip.outbound ? { escalationOutboundTrunk: sipObjectNames(args.stack).outbound } : {}),
         drainSeconds: layout.drain.agentSeconds,

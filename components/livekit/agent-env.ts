@@ -40,7 +40,7 @@ export const RESERVED_AGENT_ENV_PREFIXES: readonly string[] = ['LIVEKIT_', 'REDI
 
 /**
  * Whole names the stack, the queue roles and the image set besides those prefixes:
- * agent/src/config.ts (VARS: STACK_NAME, FLEET_CAPACITY, ADMISSION_POLL_MS, ALERT_WEBHOOK_URL,
+ * agent/src/config.ts (VARS: STACK_NAME, FLEET_CAPACITY, ADMISSION_POLL_MS, RECONCILE_SECONDS, ALERT_WEBHOOK_URL,
  * ...), the compose renderer (HEALTHCHECK_URL, and every variable it writes: see
  * reservedAgentEnvNames), the secrets boot.sh writes (SECRET_ENV_NAMES), and the image's own
  * (agent/Dockerfile: NODE_ENV, PHRASE_CACHE_DIR; Docker: PATH, HOME, HOSTNAME).
@@ -49,6 +49,7 @@ export const RESERVED_AGENT_ENV_NAMES: readonly string[] = [
   'STACK_NAME',
   'FLEET_CAPACITY',
   'ADMISSION_POLL_MS',
+  'RECONCILE_SECONDS',
   'ALERT_WEBHOOK_URL',
   'HEALTHCHECK_URL',
   'NODE_ENV',

@@ -7,7 +7,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { agentProviderKeys, ttsVendor } from '../../components/aws/agent-env.js';
+import { agentProviderKeys, ttsVendor } from '../../components/agent-providers.js';
 import { type ComposeFile, NODE_FILES } from '../../components/livekit/index.js';
 import { findSecretMaterial, userDataText } from '../../components/policy/policies.js';
 import { type OfflinePlan, offlinePlans, type PlannedResource } from '../../scripts/lib/offline-plan.js';
@@ -87,7 +87,7 @@ describe.each(EXAMPLE_STACKS)('stack %s: the agent env secret', (stack) => {
   });
 
   it('the worker’s machine reads it at boot by ARN, expecting the keys of the configured providers; its worker gets the file and the TTS vendor', () => {
-    const expected = agentProviderKeys(config().providers);
+    const expected = agentProviderKeys(config());
     for (const m of machines(stack)) {
       const boot = m.files.get(NODE_FILES.bootScript)!;
       if (m.workers.length === 0) {
@@ -98,7 +98,7 @@ describe.each(EXAMPLE_STACKS)('stack %s: the agent env secret', (stack) => {
       expect(boot).toMatch(new RegExp(`^read_agent_env '${arn().replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}' 'us-east-1' '[A-Z_ ]+' '[A-Z_ ]+' '${expected.join(' ')}'$`, 'm'));
       for (const [name, svc] of m.workers) {
         expect(svc!.env_file, name).toEqual([NODE_FILES.agentEnv, NODE_FILES.agentProvidersEnv]);
-        expect(svc!.environment?.TTS_PROVIDER, name).toBe(ttsVendor(config().providers.tts));
+        expect(svc!.environment?.TTS_PROVIDER, name).toBe(ttsVendor(config()));
       }
       // Intake and dispatcher never get the providers' keys.
       for (const queue of ['intake', 'dispatcher'] as const) expect(m.compose.services[queue]?.env_file ?? [], queue).not.toContain(NODE_FILES.agentProvidersEnv);

@@ -11,6 +11,7 @@ import type { ResourceValidationPolicy } from '@pulumi/policy';
 import * as pulumi from '@pulumi/pulumi';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { ttsVendor } from '../../components/agent-providers.js';
 import type { StackConfig } from '../../components/config.js';
 import { configHash, containerResources, LABEL_KEYS, sizeOf } from '../../components/k8s/common.js';
 import { SIP_CONFIG_HASH_ANNOTATION, SIP_DECLARATION_HASH_ANNOTATION, SIP_SYNC_TIMEOUT_SECONDS, sipFillScript, sipFirewallLines } from '../../components/k8s/sip.js';
@@ -293,6 +294,11 @@ describe('the escalation transfer on Kubernetes', () => {
     const agentEnv = (name: string) => (inputs(one(name, 'agents')).spec.template.spec.containers[0].env as Obj[]).find((e) => e.name === 'ESCALATION_OUTBOUND_TRUNK');
     expect(agentEnv('large-outbound')?.value).toBe('voice-agent-k8s-large-outbound');
     expect(agentEnv('large')).toBeUndefined();
+  });
+
+  it("agent workers run the stack's TTS vendor (TTS_PROVIDER), not the image's default", () => {
+    const env = inputs(one('large', 'agents')).spec.template.spec.containers[0].env as Obj[];
+    expect(env.find((e) => e.name === 'TTS_PROVIDER')?.value).toBe(ttsVendor(built.get('large')!.config));
   });
 });
 

@@ -15,7 +15,7 @@ import { loadAgentSpec } from '../../agent/src/voice/agents/index.js';
 import { resolveProviderSettings } from '../../agent/src/voice/providers.js';
 import { DEFAULT_SPEC_PATH } from '../../agent/src/worker/config.js';
 import { AGENT_ENV_HELP } from '../../agent/src/worker/help.js';
-import { agentProviderKeys, ttsVendor } from '../../components/aws/agent-env.js';
+import { agentProviderKeys, ttsVendor } from '../../components/agent-providers.js';
 import { parseStackConfig } from '../../components/config.js';
 import {
   AGENT_ENV_CONVERTER,
@@ -33,10 +33,10 @@ const spec = loadAgentSpec(DEFAULT_SPEC_PATH);
 
 describe('the keys the stack asks for are the ones the worker needs', () => {
   it.each(TTS_PROVIDERS)('providers.tts %s: with exactly those keys (and TTS_PROVIDER) the worker resolves its providers; without any one it refuses, naming it', (tts) => {
-    const providers = parseStackConfig({ monthlyMinutes: 10_000, providers: { tts } }).providers;
-    const keys = agentProviderKeys(providers);
-    const env: Record<string, string> = { ...Object.fromEntries(keys.map((k) => [k, `value-of-${k}`])), TTS_PROVIDER: ttsVendor(tts) };
-    expect(resolveProviderSettings(spec.providers, env).tts.provider).toBe(ttsVendor(tts));
+    const config = parseStackConfig({ monthlyMinutes: 10_000, providers: { tts } });
+    const keys = agentProviderKeys(config);
+    const env: Record<string, string> = { ...Object.fromEntries(keys.map((k) => [k, `value-of-${k}`])), TTS_PROVIDER: ttsVendor(config) };
+    expect(resolveProviderSettings(spec.providers, env).tts.provider).toBe(ttsVendor(config));
     for (const key of keys) {
       const { [key]: _dropped, ...without } = env;
       let error: unknown;
@@ -48,6 +48,18 @@ describe('the keys the stack asks for are the ones the worker needs', () => {
       expect(error, key).toBeInstanceOf(AgentConfigError);
       expect((error as AgentConfigError).variable).toBe(key);
     }
+  });
+});
+
+describe('a local speech model: the worker keeps its hosted fallback behind it', () => {
+  it.each([
+    ['cartesia-sonic', 'cartesia', 'CARTESIA_API_KEY'],
+    ['elevenlabs-flash', 'elevenlabs', 'ELEVEN_API_KEY'],
+  ] as const)('tts local with fallback %s: TTS_PROVIDER %s and its key', (fallback, vendor, key) => {
+    const config = parseStackConfig({ monthlyMinutes: 10_000, providers: { tts: 'local', stt: 'local' }, inference: { tts: { hostedFallback: fallback } } });
+    expect(ttsVendor(config)).toBe(vendor);
+    // STT local: its fallback (Deepgram by default) still needs its key.
+    expect(agentProviderKeys(config)).toEqual(['OPENAI_API_KEY', 'DEEPGRAM_API_KEY', key]);
   });
 });
 
