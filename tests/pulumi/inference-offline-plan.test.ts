@@ -175,8 +175,13 @@ describe.each(Object.keys(VARIANTS) as Variant[])('%s: the GPU groups the plan s
     const agentMachine =
       variant === 'small-local-llm' ? of(variant, T.instance)[0]! : templateOf(variant, byName(variant, T.group, 'voice-agents'));
     const text = userDataText(agentMachine.type, agentMachine.inputs)!;
-    const compose = parse(filesOf(text).get('/opt/voice-agent/compose.yaml')!) as { services: { agent: { environment: Record<string, string> } } };
-    const env = compose.services.agent.environment;
+    const compose = parse(filesOf(text).get('/opt/voice-agent/compose.yaml')!) as { services: Record<string, { environment?: Record<string, string> }> };
+    // The agent group's worker is `agent`; the small box rolls its worker between two slots, `agent-a` and `agent-b`.
+    const workers = ['agent', 'agent-a', 'agent-b'].filter((name) => compose.services[name]);
+    expect(workers).toEqual(variant === 'small-local-llm' ? ['agent-a', 'agent-b'] : ['agent']);
+    const local = (name: string) => Object.entries(compose.services[name]!.environment!).filter(([k]) => k.startsWith('LOCAL_'));
+    expect(local(workers.at(-1)!)).toEqual(local(workers[0]!));
+    const env = compose.services[workers[0]!]!.environment!;
     for (const server of servers(variant)) {
       const dns = byName(variant, T.nlb, `voice-inference-${server.modality}`).physicalName!;
       expect(env[`LOCAL_${server.modality.toUpperCase()}_URL`], server.modality).toMatch(new RegExp(`^http://${dns}-[0-9a-f]+\\.elb\\.us-east-1\\.amazonaws\\.com:${server.port}/v1$`));
